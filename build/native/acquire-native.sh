@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Lays out the pinned llama.cpp build for one backend, fetched with `npm pack` and checked against
+# build/native/llama-native.lock. Idempotent; offline once the cache holds the tarballs.
+#
+#   acquire-native.sh cpu    <dest>   libllama, libggml, libggml-base and every libggml-cpu-*.so into <dest>
+#   acquire-native.sh cuda13 <dest>   <dest>/cuda13/libggml-cuda.so (links CUDA 13)
+#   acquire-native.sh cuda12 <dest>   <dest>/cuda12/libggml-cuda.so (links CUDA 12)
+#   acquire-native.sh source          prints the path of the matching llama.cpp source tree (headers, vocab GGUFs)
+#
+# Cache: $LOCALLLM_NATIVE_CACHE, else ${XDG_CACHE_HOME:-~/.cache}/localllm/native.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+lock="$here/llama-native.lock"
+key="${1:?usage: acquire-native.sh cpu|cuda13|cuda12|source [dest]}"
+dest="${2:-}"
+cache="${LOCALLLM_NATIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/localllm/native}"
+
+fail() { echo "acquire-native: error: $*" >&2; exit 1; }
+
+line="$(awk -F'\t' -v k="$key" '$1 == k { print; exit }' "$lock")"
+[ -n "$line" ] || fail "no entry '$key' in $lock (known: $(awk -F'\t' '!/^#/ {printf "%s ", $1}' "$lock"))"
+IFS=$'\t' read -r _ package version integrity <<<"$line"
+
+# npm names the tarball after the package: @scope/name -> scope-name-version.tgz
+tarball="$cache/$(echo "${package#@}" | tr '/' '-')-$version.tgz"
+unpacked="$cache/$key-$version"
+
+integrity_of() {
+  # npm's integrity string: "sha512-" + base64 of the raw digest. Built from coreutils alone.
+  local hex
+  hex="$(sha512sum "$1" | cut -d' ' -f1)"
+  printf 'sha512-%s' "$(printf '%s' "$hex" | sed 's/../\\x&/g' | xargs -0 printf '%b' | base64 -w0)"
+}
+
+verify() {
+  local actual
+  actual="$(integrity_of "$tarball")"
+  if [ "$actual" != "$integrity" ]; then
+    fail "integrity mismatch for $package@$version
+  file:     $tarball
+  expected: $integrity (build/native/llama-native.lock)
+  actual:   $actual
+Delete the file to fetch it again; if the registry really serves different bytes, review the change before updating the lock."
+  fi
+}
+
+fetch() {
+  mkdir -p "$cache"
+  if [ -f "$tarball" ]; then
+    verify
+    return
+  fi
+  command -v npm >/dev/null 2>&1 || fail "npm is not installed, and the native llama.cpp libraries come from the npm package $package@$version.
+Install Node.js with npm (https://nodejs.org, or 'apt-get install npm' on Debian/Ubuntu), then build again.
+Alternatively put $(basename "$tarball") (from 'npm pack $package@$version' on another machine) into $cache."
+  echo "acquire-native: npm pack $package@$version -> $cache" >&2
+  local tmp
+  tmp="$(mktemp -d "$cache/.pack.XXXXXX")"
+  (cd "$tmp" && npm pack "$package@$version" --silent >/dev/null) || { rm -rf "$tmp"; fail "'npm pack $package@$version' failed (see npm's output above)."; }
+  mv "$tmp"/*.tgz "$tarball.partial"
+  rm -rf "$tmp"
+  mv "$tarball.partial" "$tarball"
+  verify
+}
+
+unpack() {
+  [ -f "$unpacked/.complete" ] && return
+  rm -rf "$unpacked" && mkdir -p "$unpacked"
+  tar -xzf "$tarball" -C "$unpacked"
+  touch "$unpacked/.complete"
+}
+
+# Copies only when the content differs, so incremental builds see unchanged timestamps.
+place() {
+  local src="$1" dst="$2"
+  mkdir -p "$(dirname "$dst")"
+  if [ ! -f "$dst" ] || ! cmp -s "$src" "$dst"; then
+    cp "$src" "$dst"
+  fi
+}
+
+fetch
+unpack
+
+case "$key" in
+  cpu)
+    [ -n "$dest" ] || fail "cpu needs a destination directory"
+    bins="$unpacked/package/bins/linux-x64"
+    for lib in "$bins"/libllama.v*.so "$bins"/libggml.v*.so "$bins"/libggml-base.so "$bins"/libggml-cpu-*.so; do
+      [ -f "$lib" ] || fail "expected library missing from $package@$version: $lib"
+      place "$lib" "$dest/$(basename "$lib")"
+    done
+    ;;
+  cuda13)
+    [ -n "$dest" ] || fail "cuda13 needs a destination directory"
+    place "$unpacked/package/bins/linux-x64-cuda/libggml-cuda.so" "$dest/cuda13/libggml-cuda.so"
+    ;;
+  cuda12)
+    [ -n "$dest" ] || fail "cuda12 needs a destination directory"
+    place "$unpacked/package/bins/linux-x64-cuda/fallback/libggml-cuda.so" "$dest/cuda12/libggml-cuda.so"
+    ;;
+  source)
+    checkout="$cache/llama.cpp-$version"
+    if [ ! -f "$checkout/.complete" ]; then
+      command -v git >/dev/null 2>&1 || fail "git is needed to unpack llama.cpp's source bundle; install git."
+      rm -rf "$checkout"
+      git -c advice.detachedHead=false clone --quiet "$unpacked/package/llama/gitRelease.bundle" "$checkout" >&2
+      touch "$checkout/.complete"
+    fi
+    [ -f "$checkout/include/llama.h" ] || fail "llama.h missing from $checkout"
+    echo "$checkout"
+    ;;
+  *) fail "unknown key '$key'" ;;
+esac
