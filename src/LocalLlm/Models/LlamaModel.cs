@@ -1,0 +1,165 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using LocalLlm.Native;
+
+namespace LocalLlm;
+
+/// <summary>
+/// A GGUF model loaded into memory: its weights, metadata and tokenizer. Load one with <see cref="LoadAsync"/>.
+/// </summary>
+/// <remarks>
+/// A model is immutable once loaded and safe to use from several threads at once; inference contexts created
+/// from it keep its native memory alive until they are disposed too. Dispose the model to free its memory;
+/// disposal is idempotent, and any use afterwards throws <see cref="ObjectDisposedException"/>.
+/// </remarks>
+public sealed class LlamaModel : IDisposable
+{
+    private readonly SafeLlamaModelHandle _handle;
+    private bool _disposed;
+
+    private LlamaModel(SafeLlamaModelHandle handle, string path, LlamaModelOptions options)
+    {
+        _handle = handle;
+        Path = path;
+        Options = options;
+        Metadata = LlamaModelMetadata.Read(handle);
+        Tokenizer = new LlamaTokenizer(this);
+    }
+
+    /// <summary>Gets the full path the model was loaded from.</summary>
+    public string Path { get; }
+
+    /// <summary>Gets the options the model was loaded with.</summary>
+    public LlamaModelOptions Options { get; }
+
+    /// <summary>Gets the model's metadata: architecture, sizes, chat template and every scalar key.</summary>
+    public LlamaModelMetadata Metadata { get; }
+
+    /// <summary>Gets the model's tokenizer.</summary>
+    public LlamaTokenizer Tokenizer { get; }
+
+    /// <summary>Gets a value indicating whether the model has been disposed.</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposed);
+
+    internal SafeLlamaModelHandle Handle
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            return _handle;
+        }
+    }
+
+    /// <summary>Loads a GGUF model.</summary>
+    /// <param name="path">The path of the <c>.gguf</c> file.</param>
+    /// <param name="options">How to load it; null for the defaults.</param>
+    /// <param name="progress">Receives the loading progress from 0 to 1; may be null.</param>
+    /// <param name="cancellationToken">Stops the load while llama.cpp reads the weights.</param>
+    /// <returns>The loaded model.</returns>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="FileNotFoundException">No file exists at <paramref name="path"/>.</exception>
+    /// <exception cref="LlamaModelLoadException">The file could not be loaded; <see cref="LlamaModelLoadException.Failure"/> says why.</exception>
+    /// <exception cref="LlamaNativeLibraryException">The llama.cpp libraries could not be loaded.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static Task<LlamaModel> LoadAsync(
+        string path,
+        LlamaModelOptions? options = null,
+        IProgress<float>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        options ??= new LlamaModelOptions();
+        options.Validate();
+        cancellationToken.ThrowIfCancellationRequested();
+
+        string fullPath = ModelFileCheck.Validate(path);
+        NativeLibraryLoader.EnsureInitialized();
+
+        // llama_model_load_from_file blocks for as long as the weights take to read: it gets a thread of its own.
+        return Task.Factory.StartNew(
+            () => Load(fullPath, options, progress, cancellationToken),
+            cancellationToken,
+            TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach,
+            TaskScheduler.Default);
+    }
+
+    /// <summary>Frees the model's native memory once no context uses it any more. Idempotent.</summary>
+    public void Dispose()
+    {
+        if (!_disposed)
+        {
+            Volatile.Write(ref _disposed, true);
+            _handle.Dispose();
+        }
+    }
+
+    /// <summary>Keeps the native model alive for the duration of a native call that uses a raw pointer into it.</summary>
+    internal HandleLease Lease()
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        return new HandleLease(_handle);
+    }
+
+    private static unsafe LlamaModel Load(string fullPath, LlamaModelOptions options, IProgress<float>? progress, CancellationToken cancellationToken)
+    {
+        var state = new LoadState(progress, cancellationToken);
+        GCHandle stateHandle = GCHandle.Alloc(state);
+        try
+        {
+            llama_model_params parameters = NativeMethods.llama_model_default_params();
+            parameters.n_gpu_layers = options.GpuLayerCount;
+            parameters.main_gpu = options.MainGpu;
+            parameters.split_mode = (llama_split_mode)options.SplitMode;
+            parameters.load_mode = (options.UseMemoryMap, options.LockMemory) switch
+            {
+                (true, true) => llama_load_mode.LLAMA_LOAD_MODE_MMAP_MLOCK,
+                (true, false) => llama_load_mode.LLAMA_LOAD_MODE_MMAP,
+                (false, true) => llama_load_mode.LLAMA_LOAD_MODE_MLOCK,
+                (false, false) => llama_load_mode.LLAMA_LOAD_MODE_NONE,
+            };
+            parameters.vocab_only = options.VocabularyOnly ? (byte)1 : (byte)0;
+            parameters.check_tensors = options.ValidateTensors ? (byte)1 : (byte)0;
+            parameters.progress_callback = &OnProgress;
+            parameters.progress_callback_user_data = GCHandle.ToIntPtr(stateHandle);
+
+            using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
+            SafeLlamaModelHandle handle = NativeMethods.llama_model_load_from_file(fullPath, parameters);
+            if (handle.IsInvalid)
+            {
+                handle.Dispose();
+                cancellationToken.ThrowIfCancellationRequested();
+                throw ModelFileCheck.DescribeNativeFailure(fullPath, errors.Lines);
+            }
+
+            return new LlamaModel(handle, fullPath, options);
+        }
+        finally
+        {
+            stateHandle.Free();
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static byte OnProgress(float progress, nint userData)
+    {
+        try
+        {
+            var state = (LoadState)GCHandle.FromIntPtr(userData).Target!;
+            if (state.CancellationToken.IsCancellationRequested)
+            {
+                return 0;
+            }
+
+            state.Progress?.Report(progress);
+            return state.CancellationToken.IsCancellationRequested ? (byte)0 : (byte)1;
+        }
+        catch (Exception)
+        {
+            // A throwing progress handler must not unwind through llama.cpp; loading simply continues.
+            return 1;
+        }
+    }
+
+    private sealed record LoadState(IProgress<float>? Progress, CancellationToken CancellationToken);
+}

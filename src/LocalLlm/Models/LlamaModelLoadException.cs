@@ -1,0 +1,26 @@
+namespace LocalLlm;
+
+/// <summary>A model file exists but could not be loaded.</summary>
+/// <remarks>
+/// A missing file throws <see cref="FileNotFoundException"/>, and a file that is not a well-formed GGUF throws
+/// <c>LocalLlm.Gguf.GgufFormatException</c>; this exception covers the rest.
+/// </remarks>
+public sealed class LlamaModelLoadException : LlamaException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="modelPath">The full path of the model file.</param>
+    /// <param name="failure">Why loading failed.</param>
+    /// <param name="message">The reason in words, naming the path.</param>
+    public LlamaModelLoadException(string modelPath, LlamaModelLoadFailure failure, string message)
+        : base(message)
+    {
+        ModelPath = modelPath;
+        Failure = failure;
+    }
+
+    /// <summary>Gets the full path of the model file.</summary>
+    public string ModelPath { get; }
+
+    /// <summary>Gets why loading failed.</summary>
+    public LlamaModelLoadFailure Failure { get; }
+}

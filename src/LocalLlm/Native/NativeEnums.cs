@@ -1,0 +1,158 @@
+namespace LocalLlm.Native;
+
+// Mirrors of llama.h / ggml.h enums (llama.cpp v0.5.0). Values are checked by the ABI test.
+// C enums are int-sized, so every enum here is backed by int.
+
+internal enum llama_vocab_type
+{
+    LLAMA_VOCAB_TYPE_NONE = 0,
+    LLAMA_VOCAB_TYPE_SPM = 1,
+    LLAMA_VOCAB_TYPE_BPE = 2,
+    LLAMA_VOCAB_TYPE_WPM = 3,
+    LLAMA_VOCAB_TYPE_UGM = 4,
+    LLAMA_VOCAB_TYPE_RWKV = 5,
+    LLAMA_VOCAB_TYPE_PLAMO2 = 6,
+    LLAMA_VOCAB_TYPE_TEST = 7,
+}
+
+internal enum llama_ftype
+{
+    LLAMA_FTYPE_ALL_F32 = 0,
+    LLAMA_FTYPE_MOSTLY_F16 = 1,
+    LLAMA_FTYPE_MOSTLY_Q4_0 = 2,
+    LLAMA_FTYPE_MOSTLY_Q4_1 = 3,
+    LLAMA_FTYPE_MOSTLY_Q8_0 = 7,
+    LLAMA_FTYPE_MOSTLY_Q5_0 = 8,
+    LLAMA_FTYPE_MOSTLY_Q5_1 = 9,
+    LLAMA_FTYPE_MOSTLY_Q2_K = 10,
+    LLAMA_FTYPE_MOSTLY_Q3_K_S = 11,
+    LLAMA_FTYPE_MOSTLY_Q3_K_M = 12,
+    LLAMA_FTYPE_MOSTLY_Q3_K_L = 13,
+    LLAMA_FTYPE_MOSTLY_Q4_K_S = 14,
+    LLAMA_FTYPE_MOSTLY_Q4_K_M = 15,
+    LLAMA_FTYPE_MOSTLY_Q5_K_S = 16,
+    LLAMA_FTYPE_MOSTLY_Q5_K_M = 17,
+    LLAMA_FTYPE_MOSTLY_Q6_K = 18,
+    LLAMA_FTYPE_MOSTLY_IQ4_NL = 25,
+    LLAMA_FTYPE_MOSTLY_IQ4_XS = 30,
+    LLAMA_FTYPE_MOSTLY_BF16 = 32,
+    LLAMA_FTYPE_GUESSED = 1024,
+}
+
+internal enum llama_rope_scaling_type
+{
+    LLAMA_ROPE_SCALING_TYPE_UNSPECIFIED = -1,
+    LLAMA_ROPE_SCALING_TYPE_NONE = 0,
+    LLAMA_ROPE_SCALING_TYPE_LINEAR = 1,
+    LLAMA_ROPE_SCALING_TYPE_YARN = 2,
+    LLAMA_ROPE_SCALING_TYPE_LONGROPE = 3,
+}
+
+internal enum llama_pooling_type
+{
+    LLAMA_POOLING_TYPE_UNSPECIFIED = -1,
+    LLAMA_POOLING_TYPE_NONE = 0,
+    LLAMA_POOLING_TYPE_MEAN = 1,
+    LLAMA_POOLING_TYPE_CLS = 2,
+    LLAMA_POOLING_TYPE_LAST = 3,
+    LLAMA_POOLING_TYPE_RANK = 4,
+}
+
+internal enum llama_attention_type
+{
+    LLAMA_ATTENTION_TYPE_UNSPECIFIED = -1,
+    LLAMA_ATTENTION_TYPE_CAUSAL = 0,
+    LLAMA_ATTENTION_TYPE_NON_CAUSAL = 1,
+}
+
+internal enum llama_flash_attn_type
+{
+    LLAMA_FLASH_ATTN_TYPE_AUTO = -1,
+    LLAMA_FLASH_ATTN_TYPE_DISABLED = 0,
+    LLAMA_FLASH_ATTN_TYPE_ENABLED = 1,
+}
+
+internal enum llama_split_mode
+{
+    LLAMA_SPLIT_MODE_NONE = 0,
+    LLAMA_SPLIT_MODE_LAYER = 1,
+    LLAMA_SPLIT_MODE_ROW = 2,
+    LLAMA_SPLIT_MODE_TENSOR = 3,
+}
+
+internal enum llama_load_mode
+{
+    LLAMA_LOAD_MODE_AUTO = -1,
+    LLAMA_LOAD_MODE_NONE = 0,
+    LLAMA_LOAD_MODE_MMAP = 1,
+    LLAMA_LOAD_MODE_MLOCK = 2,
+    LLAMA_LOAD_MODE_MMAP_MLOCK = 3,
+    LLAMA_LOAD_MODE_DIRECT_IO = 4,
+}
+
+internal enum llama_lazy_mode
+{
+    LLAMA_LAZY_MODE_OFF = 0,
+    LLAMA_LAZY_MODE_AUTO = 1,
+    LLAMA_LAZY_MODE_ON = 2,
+}
+
+internal enum llama_context_type
+{
+    LLAMA_CONTEXT_TYPE_DEFAULT = 0,
+    LLAMA_CONTEXT_TYPE_MTP = 1,
+}
+
+[Flags]
+internal enum llama_token_attr
+{
+    LLAMA_TOKEN_ATTR_UNDEFINED = 0,
+    LLAMA_TOKEN_ATTR_UNKNOWN = 1 << 0,
+    LLAMA_TOKEN_ATTR_UNUSED = 1 << 1,
+    LLAMA_TOKEN_ATTR_NORMAL = 1 << 2,
+    LLAMA_TOKEN_ATTR_CONTROL = 1 << 3,
+    LLAMA_TOKEN_ATTR_USER_DEFINED = 1 << 4,
+    LLAMA_TOKEN_ATTR_BYTE = 1 << 5,
+    LLAMA_TOKEN_ATTR_NORMALIZED = 1 << 6,
+    LLAMA_TOKEN_ATTR_LSTRIP = 1 << 7,
+    LLAMA_TOKEN_ATTR_RSTRIP = 1 << 8,
+    LLAMA_TOKEN_ATTR_SINGLE_WORD = 1 << 9,
+}
+
+internal enum ggml_type
+{
+    GGML_TYPE_F32 = 0,
+    GGML_TYPE_F16 = 1,
+    GGML_TYPE_Q4_0 = 2,
+    GGML_TYPE_Q4_1 = 3,
+    GGML_TYPE_Q5_0 = 6,
+    GGML_TYPE_Q5_1 = 7,
+    GGML_TYPE_Q8_0 = 8,
+    GGML_TYPE_Q8_1 = 9,
+    GGML_TYPE_Q2_K = 10,
+    GGML_TYPE_Q3_K = 11,
+    GGML_TYPE_Q4_K = 12,
+    GGML_TYPE_Q5_K = 13,
+    GGML_TYPE_Q6_K = 14,
+    GGML_TYPE_Q8_K = 15,
+    GGML_TYPE_BF16 = 30,
+}
+
+internal enum ggml_log_level
+{
+    GGML_LOG_LEVEL_NONE = 0,
+    GGML_LOG_LEVEL_DEBUG = 1,
+    GGML_LOG_LEVEL_INFO = 2,
+    GGML_LOG_LEVEL_WARN = 3,
+    GGML_LOG_LEVEL_ERROR = 4,
+    GGML_LOG_LEVEL_CONT = 5,
+}
+
+internal enum ggml_backend_dev_type
+{
+    GGML_BACKEND_DEVICE_TYPE_CPU = 0,
+    GGML_BACKEND_DEVICE_TYPE_GPU = 1,
+    GGML_BACKEND_DEVICE_TYPE_IGPU = 2,
+    GGML_BACKEND_DEVICE_TYPE_ACCEL = 3,
+    GGML_BACKEND_DEVICE_TYPE_META = 4,
+}

@@ -1,0 +1,115 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LocalLlm.Native;
+
+/// <summary>
+/// Routes llama.cpp's and ggml's log into one <see cref="ILogger"/> category, assembling the fragments
+/// llama.cpp writes into whole lines. Part of the process-wide native initialisation.
+/// </summary>
+internal static unsafe partial class NativeLog
+{
+    internal const string CategoryName = "LocalLlm.LlamaCpp";
+
+    private static ILogger s_logger = NullLogger.Instance;
+
+    [ThreadStatic]
+    private static StringBuilder? t_pending;
+
+    [ThreadStatic]
+    private static LogLevel t_pendingLevel;
+
+    [ThreadStatic]
+    private static List<string>? t_capturedErrors;
+
+    /// <summary>Installs the callback; llama.cpp then stops writing to stderr.</summary>
+    public static void Install(ILoggerFactory? loggerFactory)
+    {
+        SetLoggerFactory(loggerFactory);
+        NativeMethods.llama_log_set(&OnLog, nint.Zero);
+        NativeMethods.ggml_log_set(&OnLog, nint.Zero);
+    }
+
+    /// <summary>Binds the logger once; a later factory only replaces the silent default.</summary>
+    public static void SetLoggerFactory(ILoggerFactory? loggerFactory)
+    {
+        if (loggerFactory is not null && ReferenceEquals(s_logger, NullLogger.Instance))
+        {
+            s_logger = loggerFactory.CreateLogger(CategoryName);
+        }
+    }
+
+    /// <summary>
+    /// Collects the warning and error lines llama.cpp logs on the calling thread until the scope is disposed,
+    /// so that a failed native call can say why it failed.
+    /// </summary>
+    public static ErrorCapture CaptureErrors() => new(t_capturedErrors = []);
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void OnLog(ggml_log_level level, byte* text, nint userData)
+    {
+        try
+        {
+            string fragment = Marshal.PtrToStringUTF8((nint)text) ?? string.Empty;
+            StringBuilder pending = t_pending ??= new StringBuilder();
+            if (level != ggml_log_level.GGML_LOG_LEVEL_CONT && pending.Length == 0)
+            {
+                t_pendingLevel = Map(level);
+            }
+
+            pending.Append(fragment);
+            if (pending.Length > 0 && pending[^1] == '\n')
+            {
+                string line = pending.ToString().TrimEnd('\n', '\r');
+                pending.Clear();
+                Emit(t_pendingLevel, line);
+            }
+        }
+        catch (Exception)
+        {
+            // Nothing may unwind into native code; a lost log line is the lesser harm.
+        }
+    }
+
+    private static void Emit(LogLevel level, string line)
+    {
+        if (level >= LogLevel.Warning)
+        {
+            t_capturedErrors?.Add(line);
+        }
+
+        if (line.Length > 0 && s_logger.IsEnabled(level))
+        {
+            LogLine(s_logger, level, line);
+        }
+    }
+
+    [LoggerMessage(EventId = 100, Message = "{LlamaCppMessage}")]
+    private static partial void LogLine(ILogger logger, LogLevel level, string llamaCppMessage);
+
+    private static LogLevel Map(ggml_log_level level) => level switch
+    {
+        ggml_log_level.GGML_LOG_LEVEL_ERROR => LogLevel.Error,
+        ggml_log_level.GGML_LOG_LEVEL_WARN => LogLevel.Warning,
+        ggml_log_level.GGML_LOG_LEVEL_INFO => LogLevel.Debug,
+        _ => LogLevel.Trace,
+    };
+
+    /// <summary>The lines captured by <see cref="CaptureErrors"/>.</summary>
+    public readonly struct ErrorCapture : IDisposable
+    {
+        private readonly List<string> _lines;
+
+        internal ErrorCapture(List<string> lines) => _lines = lines;
+
+        public IReadOnlyList<string> Lines => _lines;
+
+        /// <summary>The most specific line: the last error llama.cpp logged, or null.</summary>
+        public string? LastLine => _lines.Count > 0 ? _lines[^1] : null;
+
+        public void Dispose() => t_capturedErrors = null;
+    }
+}
