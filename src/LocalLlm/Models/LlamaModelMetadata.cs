@@ -72,6 +72,8 @@ public sealed class LlamaModelMetadata
             entries[key] = value;
         }
 
+        // llama.cpp aborts the process when asked for per-layer values of a model without layers (vocabulary only).
+        int layerCount = NativeMethods.llama_model_n_layer(model);
         return new LlamaModelMetadata(entries)
         {
             Architecture = entries.GetValueOrDefault("general.architecture", string.Empty),
@@ -82,9 +84,9 @@ public sealed class LlamaModelMetadata
             SizeInBytes = (long)NativeMethods.llama_model_size(model),
             TrainedContextLength = NativeMethods.llama_model_n_ctx_train(model),
             EmbeddingSize = NativeMethods.llama_model_n_embd(model),
-            LayerCount = NativeMethods.llama_model_n_layer(model),
-            HeadCount = NativeMethods.llama_model_n_head(model),
-            KeyValueHeadCount = NativeMethods.llama_model_n_head_kv(model),
+            LayerCount = layerCount,
+            HeadCount = layerCount > 0 ? NativeMethods.llama_model_n_head(model) : 0,
+            KeyValueHeadCount = layerCount > 0 ? NativeMethods.llama_model_n_head_kv(model) : 0,
             HasEncoder = NativeMethods.llama_model_has_encoder(model),
             HasDecoder = NativeMethods.llama_model_has_decoder(model),
             ChatTemplate = Marshal.PtrToStringUTF8(NativeMethods.llama_model_chat_template(model, null)),

@@ -1,0 +1,26 @@
+using System.Reflection;
+
+namespace LocalLlm.Tests;
+
+/// <summary>Paths the build hands to the tests (see LocalLlm.Tests.csproj).</summary>
+internal static class TestEnvironment
+{
+    public static string LlamaCppSourceDirectory { get; } = Metadata("LlamaCppSourceDir");
+
+    public static string RepositoryRoot { get; } = Metadata("RepoRoot");
+
+    /// <summary>A vocab-only GGUF shipped with llama.cpp's source, e.g. <c>llama-bpe</c>.</summary>
+    public static string VocabularyPath(string name) => Path.Combine(LlamaCppSourceDirectory, "models", $"ggml-vocab-{name}.gguf");
+
+    /// <summary>A fresh directory under the test run's temp folder.</summary>
+    public static string CreateTempDirectory()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "localllm-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    private static string Metadata(string key) =>
+        typeof(TestEnvironment).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().SingleOrDefault(a => a.Key == key)?.Value
+        ?? throw new InvalidOperationException($"The test assembly has no [AssemblyMetadata(\"{key}\")]; build it with dotnet build.");
+}
