@@ -59,6 +59,7 @@ public sealed class LlamaModel : IDisposable
     /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     /// <exception cref="FileNotFoundException">No file exists at <paramref name="path"/>.</exception>
+    /// <exception cref="Gguf.GgufFormatException">The file is not a well-formed GGUF (empty, foreign, truncated, unsupported version).</exception>
     /// <exception cref="LlamaModelLoadException">The file could not be loaded; <see cref="LlamaModelLoadException.Failure"/> says why.</exception>
     /// <exception cref="LlamaNativeLibraryException">The llama.cpp libraries could not be loaded.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>

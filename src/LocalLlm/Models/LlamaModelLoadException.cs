@@ -3,7 +3,7 @@ namespace LocalLlm;
 /// <summary>A model file exists but could not be loaded.</summary>
 /// <remarks>
 /// A missing file throws <see cref="FileNotFoundException"/>, and a file that is not a well-formed GGUF throws
-/// <c>LocalLlm.Gguf.GgufFormatException</c>; this exception covers the rest.
+/// <see cref="Gguf.GgufFormatException"/>; this exception covers the rest.
 /// </remarks>
 public sealed class LlamaModelLoadException : LlamaException
 {

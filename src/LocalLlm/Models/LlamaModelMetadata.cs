@@ -56,7 +56,7 @@ public sealed class LlamaModelMetadata
 
     /// <summary>
     /// Gets every scalar metadata key and its value as text. Array values (such as the token list) are not
-    /// included; read them with <c>LocalLlm.Gguf.GgufFile</c>.
+    /// included; read them with <see cref="Gguf.GgufFile"/>.
     /// </summary>
     public IReadOnlyDictionary<string, string> Entries { get; }
 

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using LocalLlm.Gguf;
 
 namespace LocalLlm;
 
@@ -20,6 +21,9 @@ internal static partial class ModelFileCheck
             throw new FileNotFoundException($"Cannot load model '{fullPath}': the file does not exist.", fullPath);
         }
 
+        // Reading the header, metadata and tensor table rejects empty, foreign, truncated and future-version
+        // files with a precise reason, before llama.cpp maps the file.
+        GgufFile.Read(fullPath);
         return fullPath;
     }
 

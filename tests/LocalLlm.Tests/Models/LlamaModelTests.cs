@@ -1,3 +1,5 @@
+using LocalLlm.Gguf;
+
 namespace LocalLlm.Tests.Models;
 
 public sealed class LlamaModelTests
@@ -89,5 +91,58 @@ public sealed class LlamaModelTests
 
         Assert.That(ex!.Failure, Is.EqualTo(LlamaModelLoadFailure.UnsupportedArchitecture));
         Assert.That(ex.Message, Does.Contain("'zorba'").And.Contain(path));
+    }
+
+    [Test]
+    public void LoadAsync_EmptyFile_ThrowsEmptyFileNamingThePath()
+    {
+        string path = WriteFile("empty.gguf", []);
+
+        AssertRejected(path, GgufFormatError.EmptyFile);
+    }
+
+    [Test]
+    public void LoadAsync_FileThatIsNotGguf_ThrowsNotGguf()
+    {
+        string path = WriteFile("model.gguf", "PK\u0003\u0004 this is a zip, not a model"u8.ToArray());
+
+        AssertRejected(path, GgufFormatError.NotGguf);
+    }
+
+    [Test]
+    public void LoadAsync_TruncatedGguf_ThrowsTruncated()
+    {
+        byte[] whole = File.ReadAllBytes(TestEnvironment.VocabularyPath("llama-bpe"));
+        string path = WriteFile("truncated.gguf", whole[..(whole.Length / 2)]);
+
+        AssertRejected(path, GgufFormatError.Truncated);
+    }
+
+    [TestCase(1u)]
+    [TestCase(99u)]
+    public void LoadAsync_UnsupportedGgufVersion_ThrowsUnsupportedVersionNamingIt(uint version)
+    {
+        byte[] bytes = File.ReadAllBytes(TestEnvironment.VocabularyPath("llama-bpe"));
+        BitConverter.GetBytes(version).CopyTo(bytes, 4);
+        string path = WriteFile($"v{version}.gguf", bytes);
+
+        GgufFormatException ex = AssertRejected(path, GgufFormatError.UnsupportedVersion);
+        Assert.That(ex.Message, Does.Contain(version.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    private static string WriteFile(string name, byte[] bytes)
+    {
+        string path = Path.Combine(TestEnvironment.CreateTempDirectory(), name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    private static GgufFormatException AssertRejected(string path, GgufFormatError error)
+    {
+        var ex = Assert.ThrowsAsync<GgufFormatException>(() => LlamaModel.LoadAsync(path));
+        Assert.That(ex!.Error, Is.EqualTo(error));
+        Assert.That(ex.FilePath, Is.EqualTo(path));
+        Assert.That(ex.Message, Does.Contain(path));
+        return ex;
     }
 }
