@@ -1,0 +1,74 @@
+// Loads a GGUF model and prints what llama.cpp made of it: the devices it found, how long loading took,
+// where the layers went, the model's metadata, and how it tokenizes a sentence.
+//
+//   dotnet run --project samples/ModelInfo -- --model path/to/model.gguf [--gpu-layers N] [--vocab-only] [--verbose]
+using System.Diagnostics;
+using LocalLlm;
+using Microsoft.Extensions.Logging;
+
+string? modelPath = null;
+int gpuLayers = -1;
+bool verbose = false;
+bool vocabularyOnly = false;
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--model" when i + 1 < args.Length: modelPath = args[++i]; break;
+        case "--gpu-layers" when i + 1 < args.Length: gpuLayers = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--verbose": verbose = true; break;
+        case "--vocab-only": vocabularyOnly = true; break;
+        default:
+            Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: ModelInfo --model <path.gguf> [--gpu-layers N] [--vocab-only] [--verbose]");
+            return 2;
+    }
+}
+
+if (modelPath is null)
+{
+    Console.Error.WriteLine("Usage: ModelInfo --model <path.gguf> [--gpu-layers N] [--vocab-only] [--verbose]");
+    return 2;
+}
+
+using ILoggerFactory loggerFactory = LoggerFactory.Create(builder => builder
+    .AddSimpleConsole(o => o.SingleLine = true)
+    .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information)
+    .AddFilter("LocalLlm.LlamaCpp", level => verbose ? level >= LogLevel.Debug : level >= LogLevel.Warning));
+
+LlamaBackendInfo backend = LlamaBackend.Initialize(new LlamaBackendOptions { LoggerFactory = loggerFactory });
+Console.WriteLine($"llama.cpp {backend.LlamaCppVersion} from {backend.NativeLibraryDirectory}");
+foreach (LlamaDevice device in backend.Devices)
+{
+    Console.WriteLine($"  device {device.Name} ({device.Type}, {device.Backend}): {device.Description}, {device.FreeMemoryBytes / 1048576} / {device.TotalMemoryBytes / 1048576} MiB free");
+}
+
+foreach (string failure in backend.GpuBackendFailures)
+{
+    Console.WriteLine($"  GPU not used: {failure}");
+}
+
+var stopwatch = Stopwatch.StartNew();
+LlamaModel model;
+try
+{
+    model = await LlamaModel.LoadAsync(modelPath, new LlamaModelOptions { GpuLayerCount = gpuLayers, VocabularyOnly = vocabularyOnly });
+}
+catch (Exception ex) when (ex is LlamaException or FileNotFoundException)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 1;
+}
+
+stopwatch.Stop();
+using var ownedModel = model;
+
+LlamaModelMetadata metadata = model.Metadata;
+Console.WriteLine($"Loaded {model.Path} in {stopwatch.Elapsed.TotalMilliseconds:F0} ms (gpu layers requested: {gpuLayers})");
+Console.WriteLine($"  {metadata.Description}: {metadata.Architecture}, {metadata.ParameterCount:N0} parameters, {metadata.SizeInBytes / 1048576.0:F1} MiB, {metadata.FileType}");
+Console.WriteLine($"  {metadata.LayerCount} layers, embedding {metadata.EmbeddingSize}, heads {metadata.HeadCount}/{metadata.KeyValueHeadCount}, trained context {metadata.TrainedContextLength}");
+Console.WriteLine($"  chat template: {(metadata.ChatTemplate is null ? "none" : $"{metadata.ChatTemplate.Length} characters")}");
+
+const string sentence = "Hello from LocalLlm! Ça va? 日本語 🦙";
+int[] tokens = model.Tokenizer.Tokenize(sentence);
+Console.WriteLine($"  '{sentence}' -> {tokens.Length} tokens [{string.Join(' ', tokens)}] -> '{model.Tokenizer.Detokenize(tokens, removeSpecial: true)}'");
+return 0;
