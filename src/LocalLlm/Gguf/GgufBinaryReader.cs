@@ -114,21 +114,6 @@ internal sealed class GgufBinaryReader : IDisposable
         }
     }
 
-    /// <summary>Moves forward to <paramref name="offset"/>, which may lie at or beyond the end of the file.</summary>
-    public void SkipTo(long offset)
-    {
-        long bufferedEnd = _bufferFileOffset + _bufferEnd;
-        if (offset <= bufferedEnd)
-        {
-            _bufferStart = (int)(offset - _bufferFileOffset);
-            return;
-        }
-
-        _bufferFileOffset = offset;
-        _bufferStart = 0;
-        _bufferEnd = 0;
-    }
-
     public GgufFormatException Malformed(string reason, Exception? inner = null) =>
         new(Path, GgufFormatError.Malformed, reason, inner);
 
