@@ -8,10 +8,16 @@ cd "$root"
 results="$root/artifacts/test-results"
 rm -rf "$results"
 
-dotnet test LocalLlm.sln --configuration Release \
-  --logger "trx" --logger "console;verbosity=normal" \
-  --results-directory "$results" "$@"
+# dotnet test alone builds only the test project's references; the CUDA backend projects (whose libraries the
+# loader tests probe) are built with the rest of the solution first.
+dotnet build LocalLlm.sln --configuration Release
 status=$?
+if [ "$status" -eq 0 ]; then
+  dotnet test LocalLlm.sln --configuration Release --no-build \
+    --logger "trx" --logger "console;verbosity=normal" \
+    --results-directory "$results" "$@"
+  status=$?
+fi
 
 passed=0
 failed=0

@@ -5,7 +5,8 @@
 #   acquire-native.sh cpu    <dest>   libllama, libggml, libggml-base and every libggml-cpu-*.so into <dest>
 #   acquire-native.sh cuda13 <dest>   <dest>/cuda13/libggml-cuda.so (links CUDA 13)
 #   acquire-native.sh cuda12 <dest>   <dest>/cuda12/libggml-cuda.so (links CUDA 12)
-#   acquire-native.sh source          prints the path of the matching llama.cpp source tree (headers, vocab GGUFs)
+#   acquire-native.sh source [file]   prints the path of the matching llama.cpp source tree (headers, vocab GGUFs),
+#                                     and writes it to [file] when given (build logs stay out of the path)
 #
 # Cache: $LOCALLLM_NATIVE_CACHE, else ${XDG_CACHE_HOME:-~/.cache}/localllm/native.
 set -euo pipefail
@@ -109,6 +110,10 @@ case "$key" in
       touch "$checkout/.complete"
     fi
     [ -f "$checkout/include/llama.h" ] || fail "llama.h missing from $checkout"
+    if [ -n "$dest" ]; then
+      mkdir -p "$(dirname "$dest")"
+      printf '%s\n' "$checkout" > "$dest"
+    fi
     echo "$checkout"
     ;;
   *) fail "unknown key '$key'" ;;
