@@ -12,6 +12,10 @@ internal static class TestEnvironment
     /// <summary>A vocab-only GGUF shipped with llama.cpp's source, e.g. <c>llama-bpe</c>.</summary>
     public static string VocabularyPath(string name) => Path.Combine(LlamaCppSourceDirectory, "models", $"ggml-vocab-{name}.gguf");
 
+    /// <summary>Every vocab-only GGUF shipped with llama.cpp's source.</summary>
+    public static IEnumerable<string> AllVocabularyFiles() =>
+        Directory.EnumerateFiles(Path.Combine(LlamaCppSourceDirectory, "models"), "ggml-vocab-*.gguf").Order(StringComparer.Ordinal);
+
     /// <summary>A fresh directory under the test run's temp folder.</summary>
     public static string CreateTempDirectory()
     {

@@ -7,7 +7,7 @@ namespace LocalLlm.Tests.Gguf;
 public sealed class GgufVocabFileTests
 {
     private static IEnumerable<TestCaseData> VocabFiles() =>
-        GgufTestPaths.AllVocabFiles().Select(p => new TestCaseData(p).SetArgDisplayNames(Path.GetFileName(p)));
+        TestEnvironment.AllVocabularyFiles().Select(p => new TestCaseData(p).SetArgDisplayNames(Path.GetFileName(p)));
 
     [TestCaseSource(nameof(VocabFiles))]
     public void EveryVocabFileReadsWithConsistentTokenizer(string path)
@@ -33,7 +33,7 @@ public sealed class GgufVocabFileTests
     [Test]
     public void LlamaBpeVocabIsLlama3()
     {
-        GgufFile file = GgufFile.Read(GgufTestPaths.Vocab("llama-bpe"));
+        GgufFile file = GgufFile.Read(TestEnvironment.VocabularyPath("llama-bpe"));
 
         Assert.Multiple(() =>
         {
@@ -50,7 +50,7 @@ public sealed class GgufVocabFileTests
     [Test]
     public void BertVocabIsWordPiece()
     {
-        GgufFile file = GgufFile.Read(GgufTestPaths.Vocab("bert-bge"));
+        GgufFile file = GgufFile.Read(TestEnvironment.VocabularyPath("bert-bge"));
 
         Assert.Multiple(() =>
         {
@@ -63,7 +63,7 @@ public sealed class GgufVocabFileTests
     [Test]
     public void ReadingTheLargestVocabIsFast()
     {
-        string path = GgufTestPaths.AllVocabFiles().MaxBy(p => new FileInfo(p).Length)!;
+        string path = TestEnvironment.AllVocabularyFiles().MaxBy(p => new FileInfo(p).Length)!;
         GgufFile.Read(path);
 
         var stopwatch = Stopwatch.StartNew();
@@ -76,7 +76,7 @@ public sealed class GgufVocabFileTests
     [Test]
     public void MissingKeyNamesKeyAndFile()
     {
-        string path = GgufTestPaths.Vocab("bert-bge");
+        string path = TestEnvironment.VocabularyPath("bert-bge");
         GgufFile file = GgufFile.Read(path);
 
         Assert.Multiple(() =>

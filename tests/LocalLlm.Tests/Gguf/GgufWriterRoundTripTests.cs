@@ -222,7 +222,7 @@ public sealed class GgufWriterRoundTripTests
     [Test]
     public void MetadataCopiedFromAReadFileWritesIdentically()
     {
-        GgufFile vocab = GgufFile.Read(GgufTestPaths.Vocab("llama-bpe"));
+        GgufFile vocab = GgufFile.Read(TestEnvironment.VocabularyPath("llama-bpe"));
         var writer = new GgufWriter();
         foreach (GgufMetadataEntry entry in vocab.Metadata)
         {

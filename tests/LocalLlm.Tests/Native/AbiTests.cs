@@ -28,9 +28,7 @@ public sealed class AbiTests
     [OneTimeSetUp]
     public void CompileProbe()
     {
-        string sourceDirectory = typeof(AbiTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .SingleOrDefault(a => a.Key == "LlamaCppSourceDir")?.Value
-            ?? throw new InvalidOperationException("The test assembly has no [AssemblyMetadata(\"LlamaCppSourceDir\")]; build it with dotnet build.");
+        string sourceDirectory = TestEnvironment.LlamaCppSourceDirectory;
         workDirectory = Path.Combine(Path.GetTempPath(), "localllm-tests", "abi-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(workDirectory);
         probe = NativeAbiProbe.Run(sourceDirectory, workDirectory);
