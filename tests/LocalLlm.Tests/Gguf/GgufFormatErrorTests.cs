@@ -10,11 +10,7 @@ public sealed class GgufFormatErrorTests
     private string _directory = null!;
 
     [SetUp]
-    public void SetUp()
-    {
-        _directory = Path.Combine(Path.GetTempPath(), "localllm-gguf-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_directory);
-    }
+    public void SetUp() => _directory = TestEnvironment.CreateTempDirectory();
 
     [TearDown]
     public void TearDown() => Directory.Delete(_directory, recursive: true);
