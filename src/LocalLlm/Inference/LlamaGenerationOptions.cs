@@ -1,0 +1,52 @@
+namespace LocalLlm;
+
+/// <summary>How one completion is generated.</summary>
+public sealed class LlamaGenerationOptions
+{
+    /// <summary>Gets or sets the most tokens to generate. Default: 256. Null generates until the model stops or the context policy stops it.</summary>
+    public int? MaxTokens { get; set; } = 256;
+
+    /// <summary>Gets or sets strings that end the completion; the stop string itself is not returned. Default: none.</summary>
+    public IList<string> StopStrings { get; set; } = [];
+
+    /// <summary>Gets or sets how tokens are chosen. Default: <see cref="LlamaSamplingOptions.Default"/>.</summary>
+    public LlamaSamplingOptions Sampling { get; set; } = LlamaSamplingOptions.Default;
+
+    /// <summary>Gets or sets how many of the most likely alternatives to report with each token (0 to 20). Default: 0.</summary>
+    public int TopLogProbabilities { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether each token's log-probability is reported. Default: false.</summary>
+    public bool LogProbabilities { get; set; }
+
+    /// <summary>
+    /// Gets or sets a value indicating whether a prompt longer than the context keeps only its end (after the
+    /// <see cref="LlamaContextOptions.ShiftKeepTokens"/> first tokens) instead of throwing
+    /// <see cref="LlamaContextOverflowException"/>. Default: false.
+    /// </summary>
+    public bool TruncatePrompt { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether the model's beginning-of-sequence token is added to a text prompt. Default: true.</summary>
+    public bool AddSpecialTokens { get; set; } = true;
+
+    /// <summary>Gets or sets a value indicating whether special tokens written in a text prompt (e.g. <c>&lt;|eot_id|&gt;</c>) are recognised. Default: true.</summary>
+    public bool ParseSpecialTokens { get; set; } = true;
+
+    /// <summary>Checks every value.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range; the message names the setting and value.</exception>
+    /// <exception cref="ArgumentNullException">A required value is null.</exception>
+    public void Validate()
+    {
+        if (MaxTokens is { } max && max < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxTokens), max, $"{nameof(MaxTokens)} must be at least 1 (or null for no limit), but was {max}.");
+        }
+
+        if (TopLogProbabilities is < 0 or > 20)
+        {
+            throw new ArgumentOutOfRangeException(nameof(TopLogProbabilities), TopLogProbabilities, $"{nameof(TopLogProbabilities)} must be between 0 and 20, but was {TopLogProbabilities}.");
+        }
+
+        ArgumentNullException.ThrowIfNull(StopStrings, nameof(StopStrings));
+        ArgumentNullException.ThrowIfNull(Sampling, nameof(Sampling));
+    }
+}

@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using LocalLlm.Native;
+
+namespace LocalLlm;
+
+public sealed partial class LlamaSession
+{
+    /// <summary>
+    /// One completion, executed on the session's worker thread: evaluate the part of the prompt not already in the
+    /// KV cache, then sample, detokenize and decode token by token, writing updates to a channel the caller reads.
+    /// </summary>
+    private sealed class GenerationRun
+    {
+        private readonly LlamaSession _session;
+        private readonly int[] _prompt;
+        private readonly LlamaGenerationOptions _options;
+        private readonly CancellationToken _cancellationToken;
+        private readonly Channel<LlamaGenerationUpdate> _updates =
+            Channel.CreateUnbounded<LlamaGenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private volatile bool _stopRequested;
+
+        public GenerationRun(LlamaSession session, int[] prompt, LlamaGenerationOptions options, CancellationToken cancellationToken)
+        {
+            _session = session;
+            _prompt = prompt;
+            _options = options;
+            _cancellationToken = cancellationToken;
+        }
+
+        public ChannelReader<LlamaGenerationUpdate> Updates => _updates.Reader;
+
+        public Task Completion => _completion.Task;
+
+        public LlamaFinishReason? FinishReason { get; private set; }
+
+        public LlamaUsage? Usage { get; private set; }
+
+        private bool Cancelled => _stopRequested || _cancellationToken.IsCancellationRequested;
+
+        public void Stop()
+        {
+            _stopRequested = true;
+            _session._abort.Abort = true;
+        }
+
+        public void Execute()
+        {
+            _session._abort.Abort = _stopRequested;
+            using CancellationTokenRegistration registration = _cancellationToken.UnsafeRegister(static state => ((GenerationRun)state!).Stop(), this);
+            try
+            {
+                Run();
+                _updates.Writer.TryComplete();
+            }
+            catch (OperationCanceledException ex)
+            {
+                FinishReason = LlamaFinishReason.Cancelled;
+                _updates.Writer.TryComplete(ex);
+            }
+            catch (Exception ex)
+            {
+                _updates.Writer.TryComplete(ex);
+            }
+            finally
+            {
+                _session._abort.Abort = false;
+                _completion.TrySetResult();
+            }
+        }
+
+        private unsafe void Run()
+        {
+            SafeLlamaContextHandle context = _session._context;
+            LlamaTokenizer tokenizer = _session.Model.Tokenizer;
+            using SafeLlamaSamplerHandle sampler = _options.Sampling.CreateNativeChain(tokenizer);
+
+            long promptStart = Stopwatch.GetTimestamp();
+            int cached = _session.ReuseCachedPrefix(_prompt);
+            _session.Evaluate(_prompt.AsSpan(cached), ThrowIfCancelled);
+            TimeSpan promptTime = Stopwatch.GetElapsedTime(promptStart);
+
+            var assembler = new Utf8TextAssembler();
+            var stops = new StopStringMatcher([.. _options.StopStrings]);
+            var logProbabilities = _options.LogProbabilities || _options.TopLogProbabilities > 0
+                ? new LogProbabilityReader(tokenizer, _options.TopLogProbabilities)
+                : null;
+            Span<byte> piece = stackalloc byte[256];
+            int generated = 0;
+            long generationStart = Stopwatch.GetTimestamp();
+            LlamaFinishReason reason;
+            while (true)
+            {
+                ThrowIfCancelled();
+                int token = NativeMethods.llama_sampler_sample(sampler, context, -1);
+                if (tokenizer.IsEndOfGeneration(token))
+                {
+                    reason = LlamaFinishReason.Stop;
+                    break;
+                }
+
+                generated++;
+                if (!tokenizer.TryGetTokenBytes(token, piece, out int length))
+                {
+                    throw new LlamaException($"Token {token}'s text is longer than {piece.Length} bytes.");
+                }
+
+                string text = stops.Append(assembler.Append(piece[..length]));
+                float? logProbability = null;
+                IReadOnlyList<LlamaTokenProbability>? top = null;
+                if (logProbabilities is not null)
+                {
+                    float* logits = NativeMethods.llama_get_logits_ith(context, -1);
+                    logProbability = logProbabilities.Read(new ReadOnlySpan<float>(logits, tokenizer.VocabularySize), token, out top);
+                }
+
+                _updates.Writer.TryWrite(new LlamaGenerationUpdate { Text = text, TokenId = token, LogProbability = logProbability, TopLogProbabilities = top });
+                if (stops.Stopped)
+                {
+                    reason = LlamaFinishReason.Stop;
+                    break;
+                }
+
+                if (generated == _options.MaxTokens)
+                {
+                    reason = LlamaFinishReason.Length;
+                    break;
+                }
+
+                if (!_session.MakeRoomForOneToken())
+                {
+                    reason = LlamaFinishReason.ContextFull;
+                    break;
+                }
+
+                _session.Evaluate([token], ThrowIfCancelled);
+            }
+
+            string rest = stops.Append(assembler.Flush()) + stops.Flush();
+            FinishReason = reason;
+            Usage = new LlamaUsage
+            {
+                PromptTokens = _prompt.Length,
+                CachedPromptTokens = cached,
+                GeneratedTokens = generated,
+                PromptEvaluationTime = promptTime,
+                GenerationTime = Stopwatch.GetElapsedTime(generationStart),
+            };
+            _updates.Writer.TryWrite(new LlamaGenerationUpdate { Text = rest, FinishReason = reason, Usage = Usage });
+        }
+
+        private void ThrowIfCancelled()
+        {
+            if (Cancelled)
+            {
+                throw new OperationCanceledException("The generation was cancelled.", _cancellationToken);
+            }
+        }
+    }
+}

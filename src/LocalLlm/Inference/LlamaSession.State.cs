@@ -1,0 +1,149 @@
+using System.Buffers.Binary;
+using LocalLlm.Native;
+
+namespace LocalLlm;
+
+// Saving and restoring what a session has evaluated: llama.cpp's context state (KV cache, logits) plus the
+// token list that prefix reuse compares new prompts with.
+public sealed partial class LlamaSession
+{
+    private const uint StateMagic = 0x53534C4C; // "LLSS"
+    private const int StateHeaderSize = 12;      // magic, version, token count
+
+    /// <summary>Captures the session's state (its KV cache and evaluated tokens) as bytes.</summary>
+    /// <returns>The state; restore it with <see cref="LoadState(ReadOnlySpan{byte})"/> into a session over the same model and context size.</returns>
+    /// <exception cref="InvalidOperationException">The session is running an operation.</exception>
+    /// <exception cref="ObjectDisposedException">The session has been disposed.</exception>
+    public unsafe byte[] SaveState()
+    {
+        using Exclusive exclusive = EnterExclusive();
+        int[] tokens = EvaluatedTokens();
+        nuint nativeSize = NativeMethods.llama_state_get_size(_context);
+        int headerAndTokens = StateHeaderSize + (tokens.Length * sizeof(int));
+        byte[] state = new byte[checked(headerAndTokens + (int)nativeSize)];
+        BinaryPrimitives.WriteUInt32LittleEndian(state, StateMagic);
+        BinaryPrimitives.WriteInt32LittleEndian(state.AsSpan(4), 1);
+        BinaryPrimitives.WriteInt32LittleEndian(state.AsSpan(8), tokens.Length);
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(state.AsSpan(StateHeaderSize + (i * sizeof(int))), tokens[i]);
+        }
+
+        fixed (byte* destination = &state[headerAndTokens])
+        {
+            nuint written = NativeMethods.llama_state_get_data(_context, destination, nativeSize);
+            return state[..(headerAndTokens + (int)written)];
+        }
+    }
+
+    /// <summary>Restores a state captured by <see cref="SaveState()"/>, replacing what the session holds.</summary>
+    /// <param name="state">The saved state.</param>
+    /// <exception cref="ArgumentException"><paramref name="state"/> is not a LocalLlm session state, or llama.cpp rejected it (another model or a smaller context).</exception>
+    /// <exception cref="InvalidOperationException">The session is running an operation.</exception>
+    /// <exception cref="ObjectDisposedException">The session has been disposed.</exception>
+    public unsafe void LoadState(ReadOnlySpan<byte> state)
+    {
+        using Exclusive exclusive = EnterExclusive();
+        if (state.Length < StateHeaderSize || BinaryPrimitives.ReadUInt32LittleEndian(state) != StateMagic)
+        {
+            throw new ArgumentException("The bytes are not a LocalLlm session state (saved by LlamaSession.SaveState).", nameof(state));
+        }
+
+        int count = BinaryPrimitives.ReadInt32LittleEndian(state[8..]);
+        if (count < 0 || count > ContextSize || StateHeaderSize + ((long)count * sizeof(int)) > state.Length)
+        {
+            throw new ArgumentException($"The session state holds {count} tokens, which does not fit this session's {ContextSize}-token context.", nameof(state));
+        }
+
+        var tokens = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            tokens[i] = BinaryPrimitives.ReadInt32LittleEndian(state[(StateHeaderSize + (i * sizeof(int)))..]);
+        }
+
+        ReadOnlySpan<byte> native = state[(StateHeaderSize + (count * sizeof(int)))..];
+        using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
+        fixed (byte* source = native)
+        {
+            if (NativeMethods.llama_state_set_data(_context, source, (nuint)native.Length) == 0)
+            {
+                ForgetEverything();
+                throw new ArgumentException($"llama.cpp rejected the session state: {errors.LastLine ?? "no reason given"}.", nameof(state));
+            }
+        }
+
+        ReplaceEvaluated(tokens);
+    }
+
+    /// <summary>Saves the session's state to a file (llama.cpp's session file format, with the evaluated tokens).</summary>
+    /// <param name="path">Where to write the state.</param>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
+    /// <exception cref="IOException">llama.cpp could not write the file.</exception>
+    /// <exception cref="InvalidOperationException">The session is running an operation.</exception>
+    public unsafe void SaveState(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        using Exclusive exclusive = EnterExclusive();
+        string fullPath = Path.GetFullPath(path);
+        int[] tokens = EvaluatedTokens();
+        fixed (int* pointer = tokens)
+        {
+            if (!NativeMethods.llama_state_save_file(_context, fullPath, pointer, (nuint)tokens.Length))
+            {
+                throw new IOException($"Could not save the session state to '{fullPath}'.");
+            }
+        }
+    }
+
+    /// <summary>Restores a state saved by <see cref="SaveState(string)"/>, replacing what the session holds.</summary>
+    /// <param name="path">The state file.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ArgumentException">llama.cpp rejected the file (not a session file, another model, or a smaller context).</exception>
+    /// <exception cref="InvalidOperationException">The session is running an operation.</exception>
+    public unsafe void LoadState(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string fullPath = Path.GetFullPath(path);
+        if (!File.Exists(fullPath))
+        {
+            throw new FileNotFoundException($"Cannot load session state '{fullPath}': the file does not exist.", fullPath);
+        }
+
+        using Exclusive exclusive = EnterExclusive();
+        var tokens = new int[ContextSize];
+        using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
+        fixed (int* pointer = tokens)
+        {
+            if (!NativeMethods.llama_state_load_file(_context, fullPath, pointer, (nuint)tokens.Length, out nuint count))
+            {
+                ForgetEverything();
+                throw new ArgumentException($"llama.cpp rejected the session state file '{fullPath}': {errors.LastLine ?? "no reason given"}.", nameof(path));
+            }
+
+            ReplaceEvaluated(tokens.AsSpan(0, (int)count).ToArray());
+        }
+    }
+
+    private int[] EvaluatedTokens()
+    {
+        lock (_evaluated)
+        {
+            return [.. _evaluated];
+        }
+    }
+
+    private void ReplaceEvaluated(int[] tokens)
+    {
+        lock (_evaluated)
+        {
+            _evaluated.Clear();
+            _evaluated.AddRange(tokens);
+        }
+    }
+
+    private void ForgetEverything()
+    {
+        NativeMethods.llama_memory_clear(NativeMethods.llama_get_memory(_context), true);
+        ReplaceEvaluated([]);
+    }
+}

@@ -1,0 +1,365 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using LocalLlm.Native;
+
+namespace LocalLlm;
+
+/// <summary>
+/// An inference context over a loaded model: a KV cache and the text it has evaluated, from which completions are
+/// streamed. A new prompt that shares a prefix with what the session has evaluated evaluates only the rest.
+/// </summary>
+/// <remarks>
+/// A session runs one operation at a time: starting a generation, or saving or loading state, while another is in
+/// progress throws <see cref="InvalidOperationException"/>. Use one session per conversation or concurrent caller;
+/// sessions over the same model share its weights. Native work runs on a thread the session owns, never on the
+/// caller's thread. Dispose the session to free its context; disposal is idempotent.
+/// </remarks>
+public sealed partial class LlamaSession : IDisposable
+{
+    private readonly SafeLlamaContextHandle _context;
+    private readonly InferenceWorker _worker;
+    private readonly AbortState _abort = new();
+    private readonly GCHandle _abortHandle;
+    private readonly List<int> _evaluated = [];
+    private int _busy;
+    private bool _disposed;
+
+    /// <summary>Creates a session (an inference context) over <paramref name="model"/>.</summary>
+    /// <param name="model">The loaded model; it stays alive while the session exists.</param>
+    /// <param name="options">How to create the context; null for the defaults.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="model"/> has been disposed.</exception>
+    /// <exception cref="NotSupportedException">The model cannot generate text (an embedding or encoder-only model).</exception>
+    /// <exception cref="LlamaException">llama.cpp could not create the context (for example, not enough memory for the KV cache).</exception>
+    public unsafe LlamaSession(LlamaModel model, LlamaContextOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new LlamaContextOptions();
+        options.Validate();
+        if (!model.Metadata.HasDecoder || model.Metadata.HasEncoder)
+        {
+            throw new NotSupportedException(
+                $"Model '{model.Path}' ({model.Metadata.Architecture}) cannot generate text with a session: it {(model.Metadata.HasDecoder ? "is an encoder-decoder model" : "has no decoder (an embedding model?)")}.");
+        }
+
+        Model = model;
+        Options = options;
+        int trained = model.Metadata.TrainedContextLength;
+        int contextSize = options.ContextSize ?? (trained > 0 ? Math.Min(trained, LlamaContextOptions.DefaultContextSizeLimit) : LlamaContextOptions.DefaultContextSizeLimit);
+        int threads = options.ThreadCount ?? CpuTopology.PhysicalCoreCount;
+
+        llama_context_params parameters = NativeMethods.llama_context_default_params();
+        parameters.n_ctx = (uint)contextSize;
+        parameters.n_batch = (uint)Math.Min(options.BatchSize, contextSize);
+        parameters.n_ubatch = (uint)Math.Min(options.MicroBatchSize, (int)parameters.n_batch);
+        parameters.n_seq_max = 1;
+        parameters.n_threads = threads;
+        parameters.n_threads_batch = options.BatchThreadCount ?? threads;
+        parameters.flash_attn_type = (llama_flash_attn_type)options.FlashAttention;
+        parameters.type_k = (ggml_type)options.KeyCacheType;
+        parameters.type_v = (ggml_type)options.ValueCacheType;
+        parameters.no_perf = 0;
+        _abortHandle = GCHandle.Alloc(_abort);
+        parameters.abort_callback = &ShouldAbort;
+        parameters.abort_callback_data = GCHandle.ToIntPtr(_abortHandle);
+
+        using (NativeLog.ErrorCapture errors = NativeLog.CaptureErrors())
+        {
+            _context = SafeLlamaContextHandle.Create(model.Handle, parameters);
+            if (_context.IsInvalid)
+            {
+                _abortHandle.Free();
+                string reason = errors.Lines.Count > 0 ? string.Join(" ", errors.Lines.TakeLast(3)) : "llama.cpp gave no reason";
+                throw new LlamaException($"Could not create a {contextSize}-token context for '{model.Path}': {reason}");
+            }
+        }
+
+        ContextSize = (int)NativeMethods.llama_n_ctx(_context);
+        BatchSize = (int)NativeMethods.llama_n_batch(_context);
+        _worker = new InferenceWorker($"LocalLlm session ({Path.GetFileName(model.Path)})");
+    }
+
+    /// <summary>Gets the model this session runs.</summary>
+    public LlamaModel Model { get; }
+
+    /// <summary>Gets the options the session was created with.</summary>
+    public LlamaContextOptions Options { get; }
+
+    /// <summary>Gets the context window in tokens.</summary>
+    public int ContextSize { get; }
+
+    /// <summary>Gets the most tokens submitted to one decode call.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Gets how many tokens the KV cache holds for this session's conversation.</summary>
+    public int EvaluatedTokenCount
+    {
+        get
+        {
+            lock (_evaluated)
+            {
+                return _evaluated.Count;
+            }
+        }
+    }
+
+    /// <summary>Gets why the most recent completion ended (including <see cref="LlamaFinishReason.Cancelled"/>), or null before the first.</summary>
+    public LlamaFinishReason? LastFinishReason { get; private set; }
+
+    /// <summary>Gets what the most recent completion cost, or null before the first.</summary>
+    public LlamaUsage? LastUsage { get; private set; }
+
+    /// <summary>Streams the text of a completion of <paramref name="prompt"/>.</summary>
+    /// <param name="prompt">The full prompt text; a prefix already evaluated by this session is reused.</param>
+    /// <param name="options">How to generate; null for the defaults.</param>
+    /// <param name="cancellationToken">Stops generation, including inside a long prompt evaluation.</param>
+    /// <returns>The generated text, piece by piece; never half a character, never part of a stop string.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="prompt"/> is null.</exception>
+    /// <exception cref="LlamaContextOverflowException">The prompt does not fit in the context (and truncation was not asked for).</exception>
+    /// <exception cref="InvalidOperationException">The session is already running an operation.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public IAsyncEnumerable<string> GenerateAsync(string prompt, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        return TextOnly(StreamAsync(prompt, options, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Streams a completion of <paramref name="prompt"/> token by token, with log-probabilities when asked for.</summary>
+    /// <param name="prompt">The full prompt text; a prefix already evaluated by this session is reused.</param>
+    /// <param name="options">How to generate; null for the defaults.</param>
+    /// <param name="cancellationToken">Stops generation, including inside a long prompt evaluation.</param>
+    /// <returns>One update per generated token, then a final update with the finish reason and usage.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="prompt"/> is null.</exception>
+    /// <exception cref="LlamaContextOverflowException">The prompt does not fit in the context (and truncation was not asked for).</exception>
+    /// <exception cref="InvalidOperationException">The session is already running an operation.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public IAsyncEnumerable<LlamaGenerationUpdate> StreamAsync(string prompt, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        options ??= new LlamaGenerationOptions();
+        options.Validate();
+        int[] tokens = Model.Tokenizer.Tokenize(prompt, options.AddSpecialTokens, options.ParseSpecialTokens);
+        return StreamCoreAsync(tokens, options, cancellationToken);
+    }
+
+    /// <summary>Streams a completion of a prompt given as token ids.</summary>
+    /// <param name="promptTokens">The full prompt; a prefix already evaluated by this session is reused.</param>
+    /// <param name="options">How to generate; null for the defaults.</param>
+    /// <param name="cancellationToken">Stops generation, including inside a long prompt evaluation.</param>
+    /// <returns>One update per generated token, then a final update with the finish reason and usage.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="promptTokens"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="promptTokens"/> is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A token id is outside the vocabulary.</exception>
+    /// <exception cref="LlamaContextOverflowException">The prompt does not fit in the context (and truncation was not asked for).</exception>
+    /// <exception cref="InvalidOperationException">The session is already running an operation.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public IAsyncEnumerable<LlamaGenerationUpdate> StreamAsync(IReadOnlyList<int> promptTokens, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(promptTokens);
+        options ??= new LlamaGenerationOptions();
+        options.Validate();
+        int vocabulary = Model.Tokenizer.VocabularySize;
+        foreach (int token in promptTokens)
+        {
+            if ((uint)token >= (uint)vocabulary)
+            {
+                throw new ArgumentOutOfRangeException(nameof(promptTokens), token, $"Token id {token} is outside the vocabulary (0 to {vocabulary - 1}).");
+            }
+        }
+
+        return StreamCoreAsync([.. promptTokens], options, cancellationToken);
+    }
+
+    /// <summary>Generates a whole completion of <paramref name="prompt"/>.</summary>
+    /// <param name="prompt">The full prompt text; a prefix already evaluated by this session is reused.</param>
+    /// <param name="options">How to generate; null for the defaults.</param>
+    /// <param name="cancellationToken">Stops generation.</param>
+    /// <returns>The completion: text, tokens, finish reason and usage.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="prompt"/> is null.</exception>
+    /// <exception cref="LlamaContextOverflowException">The prompt does not fit in the context (and truncation was not asked for).</exception>
+    /// <exception cref="InvalidOperationException">The session is already running an operation.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public Task<LlamaCompletion> CompleteAsync(string prompt, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        CollectAsync(StreamAsync(prompt, options, cancellationToken), cancellationToken);
+
+    /// <summary>Generates a whole completion of a prompt given as token ids.</summary>
+    /// <param name="promptTokens">The full prompt; a prefix already evaluated by this session is reused.</param>
+    /// <param name="options">How to generate; null for the defaults.</param>
+    /// <param name="cancellationToken">Stops generation.</param>
+    /// <returns>The completion: text, tokens, finish reason and usage.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="promptTokens"/> is null.</exception>
+    /// <exception cref="LlamaContextOverflowException">The prompt does not fit in the context (and truncation was not asked for).</exception>
+    /// <exception cref="InvalidOperationException">The session is already running an operation.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public Task<LlamaCompletion> CompleteAsync(IReadOnlyList<int> promptTokens, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        CollectAsync(StreamAsync(promptTokens, options, cancellationToken), cancellationToken);
+
+    /// <summary>Forgets everything the session has evaluated and clears its KV cache.</summary>
+    /// <exception cref="InvalidOperationException">The session is running an operation.</exception>
+    /// <exception cref="ObjectDisposedException">The session has been disposed.</exception>
+    public void Reset()
+    {
+        using Exclusive exclusive = EnterExclusive();
+        NativeMethods.llama_memory_clear(NativeMethods.llama_get_memory(_context), true);
+        lock (_evaluated)
+        {
+            _evaluated.Clear();
+        }
+    }
+
+    /// <summary>Frees the context once any running generation has stopped. Idempotent.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _abort.Abort = true;
+        _worker.Dispose();
+        _context.Dispose();
+        if (_abortHandle.IsAllocated)
+        {
+            _abortHandle.Free();
+        }
+    }
+
+    private async IAsyncEnumerable<LlamaGenerationUpdate> StreamCoreAsync(
+        int[] promptTokens,
+        LlamaGenerationOptions options,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (promptTokens.Length == 0)
+        {
+            throw new ArgumentException("The prompt has no tokens; give at least one token (or add the beginning-of-sequence token).", nameof(promptTokens));
+        }
+
+        int[] prompt = FitPrompt(promptTokens, options);
+        cancellationToken.ThrowIfCancellationRequested();
+        Exclusive exclusive = EnterExclusive();
+        var run = new GenerationRun(this, prompt, options, cancellationToken);
+        try
+        {
+            _worker.Post(run.Execute);
+            await foreach (LlamaGenerationUpdate update in run.Updates.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                yield return update;
+            }
+
+            await run.Completion.ConfigureAwait(false);
+        }
+        finally
+        {
+            // Also reached when the caller stops enumerating early: stop the run and wait for the worker to
+            // leave the context before the session accepts the next operation.
+            run.Stop();
+            await run.Completion.ConfigureAwait(false);
+            LastFinishReason = run.FinishReason;
+            LastUsage = run.Usage;
+            exclusive.Dispose();
+        }
+    }
+
+    private int[] FitPrompt(int[] prompt, LlamaGenerationOptions options)
+    {
+        // One free cell is needed for the first generated token.
+        if (prompt.Length < ContextSize)
+        {
+            return prompt;
+        }
+
+        if (!options.TruncatePrompt)
+        {
+            throw new LlamaContextOverflowException(prompt.Length, ContextSize);
+        }
+
+        int keep = Math.Min(KeepTokenCount(prompt), ContextSize / 2);
+        int reserve = Math.Clamp(options.MaxTokens ?? ContextSize / 4, 1, ContextSize / 2);
+        int tail = ContextSize - keep - reserve;
+        return [.. prompt.AsSpan(0, keep), .. prompt.AsSpan(prompt.Length - tail)];
+    }
+
+    /// <summary>The tokens at the start that a shift or a truncation keeps: the configured count, and the BOS token.</summary>
+    internal int KeepTokenCount(IReadOnlyList<int> tokens)
+    {
+        int keep = Options.ShiftKeepTokens;
+        if (keep == 0 && tokens.Count > 0 && tokens[0] == Model.Tokenizer.BeginningOfSequenceToken)
+        {
+            keep = 1;
+        }
+
+        return Math.Min(keep, tokens.Count);
+    }
+
+    private static async IAsyncEnumerable<string> TextOnly(IAsyncEnumerable<LlamaGenerationUpdate> updates, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (LlamaGenerationUpdate update in updates.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            if (update.Text.Length > 0)
+            {
+                yield return update.Text;
+            }
+        }
+    }
+
+    private static async Task<LlamaCompletion> CollectAsync(IAsyncEnumerable<LlamaGenerationUpdate> updates, CancellationToken cancellationToken)
+    {
+        var text = new System.Text.StringBuilder();
+        var tokens = new List<int>();
+        await foreach (LlamaGenerationUpdate update in updates.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            text.Append(update.Text);
+            if (update.TokenId is { } token)
+            {
+                tokens.Add(token);
+            }
+
+            if (update.FinishReason is { } reason)
+            {
+                return new LlamaCompletion(text.ToString(), tokens, reason, update.Usage!);
+            }
+        }
+
+        throw new InvalidOperationException("The completion ended without a final update.");
+    }
+
+    private Exclusive EnterExclusive()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        {
+            throw new InvalidOperationException(
+                "This LlamaSession is already running an operation. A session's context serves one operation at a time: " +
+                "await the current generation (or state save/load) first, or create another session over the same model.");
+        }
+
+        return new Exclusive(this);
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static byte ShouldAbort(nint data)
+    {
+        var state = (AbortState)GCHandle.FromIntPtr(data).Target!;
+        return state.Abort ? (byte)1 : (byte)0;
+    }
+
+    /// <summary>Read by llama.cpp's abort callback between graph nodes while it decodes.</summary>
+    internal sealed class AbortState
+    {
+        private volatile bool _abort;
+
+        public bool Abort
+        {
+            get => _abort;
+            set => _abort = value;
+        }
+    }
+
+    private readonly struct Exclusive(LlamaSession session) : IDisposable
+    {
+        public void Dispose() => Volatile.Write(ref session._busy, 0);
+    }
+}
