@@ -255,7 +255,11 @@ public sealed partial class LlamaSession : IDisposable
         {
             // Also reached when the caller stops enumerating early: stop the run and wait for the worker to
             // leave the context before the session accepts the next operation.
-            run.Stop();
+            if (!run.Completion.IsCompleted)
+            {
+                run.Stop();
+            }
+
             await run.Completion.ConfigureAwait(false);
             LastFinishReason = run.FinishReason;
             LastUsage = run.Usage;
