@@ -31,7 +31,8 @@ internal static class SamplingGuard
 
     public static float Positive(float value, string paramName, string setting)
     {
-        if (!(value > 0f) || !float.IsFinite(value))
+        // 1 / value must be finite too: llama.cpp divides by it (a subnormal value would give infinity).
+        if (!(value > 0f) || !float.IsFinite(value) || !float.IsFinite(1f / value))
         {
             throw OutOfRange(value, paramName, setting, "a finite number greater than 0");
         }

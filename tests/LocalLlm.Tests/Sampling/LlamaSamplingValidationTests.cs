@@ -32,6 +32,7 @@ public sealed class LlamaSamplingValidationTests
         yield return Case(b => b.Dry(1f, penaltyLastN: -1), "penaltyLastN", "Dry penaltyLastN must be 0 or greater, but was -1.");
         yield return Case(b => b.RepetitionPenalty(0f), "repetitionPenalty", "RepetitionPenalty must be a finite number greater than 0, but was 0.");
         yield return Case(b => b.RepetitionPenalty(-1f), "repetitionPenalty", "RepetitionPenalty must be a finite number greater than 0, but was -1.");
+        yield return Case(b => b.RepetitionPenalty(float.Epsilon), "repetitionPenalty", "RepetitionPenalty must be a finite number greater than 0, but was 1E-45.");
         yield return Case(b => b.RepetitionPenalty(Inf), "repetitionPenalty", "RepetitionPenalty must be a finite number greater than 0, but was Infinity.");
         yield return Case(b => b.RepetitionPenalty(1.1f, lastN: -1), "lastN", "Penalty lastN must be 0 or greater, but was -1.");
         yield return Case(b => b.FrequencyPenalty(NaN), "frequencyPenalty", "FrequencyPenalty must be a finite number, but was NaN.");
