@@ -74,7 +74,10 @@ public sealed partial class LlamaSession
         {
             SafeLlamaContextHandle context = _session._context;
             LlamaTokenizer tokenizer = _session.Model.Tokenizer;
-            using SafeLlamaSamplerHandle sampler = _options.Sampling.CreateNativeChain(tokenizer);
+            LlamaSamplingOptions sampling = _options.Sampling.Seed is null && _session.Options.Seed is { } seed
+                ? _options.Sampling with { Seed = seed }
+                : _options.Sampling;
+            using SafeLlamaSamplerHandle sampler = sampling.CreateNativeChain(tokenizer);
 
             long promptStart = Stopwatch.GetTimestamp();
             int cached = _session.ReuseCachedPrefix(_prompt);
