@@ -24,7 +24,6 @@ public static class GeneratedModels
     /// <summary>The environment variable that overrides <see cref="LlamaCppSourceDirectory"/>.</summary>
     public const string LlamaCppSourceVariable = "LOCALLLM_LLAMACPP_SOURCE";
 
-    private const string ChatTemplateFile = "models/templates/meta-llama-Llama-3.2-3B-Instruct.jinja";
 
     /// <summary>Where models go by default: <c>models/generated</c> under the repository root (git-ignored).</summary>
     public static string DefaultOutputDirectory => Path.Combine(GetBuildMetadata("RepoRoot"), "models", "generated");
@@ -58,7 +57,7 @@ public static class GeneratedModels
         ArgumentNullException.ThrowIfNull(spec);
         string directory = Path.GetFullPath(outputDirectory ?? DefaultOutputDirectory);
         string vocabularyPath = Path.Combine(LlamaCppSourceDirectory, "models", $"ggml-vocab-{spec.Vocabulary}.gguf");
-        string? chatTemplate = spec.Architecture == "llama" ? File.ReadAllText(RequireFile(ChatTemplateFile)) : null;
+        string? chatTemplate = spec.Architecture == "llama" ? File.ReadAllText(RequireFile($"models/templates/{spec.ChatTemplateFile}")) : null;
         string hash = Hash(DescribeRecipe(spec), HashFile(RequireFile($"models/ggml-vocab-{spec.Vocabulary}.gguf")), chatTemplate ?? string.Empty);
         string path = Path.Combine(directory, $"{spec.FileStem}-{hash}.gguf");
         if (File.Exists(path))

@@ -49,9 +49,21 @@ public sealed record ModelSpec(
         _ => throw new ArgumentOutOfRangeException(nameof(shape), shape, $"Unknown model shape {shape}; use one of {string.Join(", ", Enum.GetNames<ModelShape>())}."),
     };
 
+    /// <summary>
+    /// Gets a name for a variant of the shape (for example one with a different chat template), part of the file name so
+    /// that variants and the standard shape do not replace each other in the cache. Default: null, the standard shape.
+    /// </summary>
+    public string? Variant { get; init; }
+
+    /// <summary>
+    /// Gets the chat template written into <c>tokenizer.chat_template</c>: a file under the llama.cpp tree's
+    /// <c>models/templates/</c> (llama architecture only). Default: Llama 3.2 Instruct's.
+    /// </summary>
+    public string ChatTemplateFile { get; init; } = "meta-llama-Llama-3.2-3B-Instruct.jinja";
+
     /// <summary>The size of one attention head (n_embd / n_head).</summary>
     public int HeadLength => EmbeddingLength / HeadCount;
 
     /// <summary>The lower-case name used in file names and on the command line, for example <c>tiny</c> or <c>1b</c>.</summary>
-    public string FileStem => Shape == ModelShape.OneB ? "1b" : Shape.ToString().ToLowerInvariant();
+    public string FileStem => (Shape == ModelShape.OneB ? "1b" : Shape.ToString().ToLowerInvariant()) + (Variant is null ? string.Empty : $"-{Variant}");
 }

@@ -173,7 +173,7 @@ public sealed class LlamaSessionLifecycleTests : TinyModelFixture
     public async Task QuantizedKvCache_Generates(LlamaKvCacheType type)
     {
         // Quantized cache blocks hold 32 values, so the heads must be at least that long: tiny's are 16.
-        ModelSpec spec = ModelSpec.For(ModelShape.Tiny) with { HeadCount = 2, KeyValueHeadCount = 1 };
+        ModelSpec spec = ModelSpec.For(ModelShape.Tiny) with { HeadCount = 2, KeyValueHeadCount = 1, Variant = "head32" };
         using LlamaModel model = await LlamaModel.LoadAsync(GeneratedModels.Ensure(spec));
         using LlamaSession session = new(model, new LlamaContextOptions { ContextSize = 256, ThreadCount = 2, KeyCacheType = type, ValueCacheType = type, FlashAttention = LlamaFlashAttention.Enabled });
 
