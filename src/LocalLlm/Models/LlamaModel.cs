@@ -85,6 +85,15 @@ public sealed class LlamaModel : IDisposable
             TaskScheduler.Default);
     }
 
+    /// <summary>Loads a model on the calling thread, for callers that cannot await (a dependency-injection factory).</summary>
+    internal static LlamaModel Load(string path, LlamaModelOptions options)
+    {
+        options.Validate();
+        string fullPath = ModelFileCheck.Validate(path);
+        NativeLibraryLoader.EnsureInitialized();
+        return Load(fullPath, options, progress: null, CancellationToken.None);
+    }
+
     /// <summary>Frees the model's native memory once no context uses it any more. Idempotent.</summary>
     public void Dispose()
     {

@@ -1,0 +1,128 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+
+namespace LocalLlm;
+
+/// <summary>
+/// Maps Microsoft.Extensions.AI's <see cref="ChatOptions"/> onto generation options and the sampler chain. llama-specific
+/// settings travel in <see cref="ChatOptions.AdditionalProperties"/> under llama.cpp server's names.
+/// </summary>
+internal static class ChatOptionsMapper
+{
+    /// <summary>The <see cref="ChatOptions.AdditionalProperties"/> keys understood, as llama.cpp's server names them.</summary>
+    public static readonly IReadOnlyList<string> AdditionalPropertyNames =
+        ["min_p", "typical_p", "top_n_sigma", "repeat_penalty", "repeat_last_n", "xtc_probability", "xtc_threshold", "dry_multiplier", "mirostat", "mirostat_tau", "mirostat_eta", "grammar"];
+
+    public static LlamaGenerationOptions Map(ChatOptions? options, int defaultMaxTokens)
+    {
+        LlamaSamplingBuilder sampling = LlamaSampling.Create();
+        var generation = new LlamaGenerationOptions { MaxTokens = defaultMaxTokens, AddSpecialTokens = true, ParseSpecialTokens = true };
+        if (options is null)
+        {
+            generation.Sampling = sampling.Build();
+            return generation;
+        }
+
+        if (options.MaxOutputTokens is { } max)
+        {
+            generation.MaxTokens = max;
+        }
+
+        if (options.StopSequences is { Count: > 0 } stops)
+        {
+            generation.StopStrings = [.. stops];
+        }
+
+        if (options.Temperature is { } temperature)
+        {
+            sampling.Temperature(temperature);
+        }
+
+        if (options.TopP is { } topP)
+        {
+            sampling.TopP(topP);
+        }
+
+        if (options.TopK is { } topK)
+        {
+            sampling.TopK(topK);
+        }
+
+        if (options.Seed is { } seed)
+        {
+            if (seed is < 0 or >= uint.MaxValue)
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), seed, $"ChatOptions.Seed must be between 0 and {uint.MaxValue - 1}, but was {seed}.");
+            }
+
+            sampling.Seed((uint)seed);
+        }
+
+        if (options.FrequencyPenalty is { } frequency)
+        {
+            sampling.FrequencyPenalty(frequency);
+        }
+
+        if (options.PresencePenalty is { } presence)
+        {
+            sampling.PresencePenalty(presence);
+        }
+
+        ApplyAdditionalProperties(options.AdditionalProperties, sampling, out string? grammar);
+        if (grammar is not null)
+        {
+            sampling.Grammar(grammar);
+        }
+        else if (options.ResponseFormat is ChatResponseFormatJson)
+        {
+            sampling.Grammar(JsonGrammar.Object);
+        }
+
+        generation.Sampling = sampling.Build();
+        return generation;
+    }
+
+    private static void ApplyAdditionalProperties(AdditionalPropertiesDictionary? properties, LlamaSamplingBuilder sampling, out string? grammar)
+    {
+        grammar = null;
+        if (properties is null)
+        {
+            return;
+        }
+
+        foreach ((string key, object? value) in properties)
+        {
+            switch (key)
+            {
+                case "min_p": sampling.MinP(Single(key, value)); break;
+                case "typical_p": sampling.TypicalP(Single(key, value)); break;
+                case "top_n_sigma": sampling.TopNSigma(Single(key, value)); break;
+                case "repeat_penalty": sampling.RepetitionPenalty(Single(key, value)); break;
+                case "repeat_last_n": sampling.RepetitionPenalty(Single("repeat_penalty", properties.GetValueOrDefault("repeat_penalty") ?? 1.0f), (int)Single(key, value)); break;
+                case "xtc_probability": sampling.Xtc(Single(key, value), properties.TryGetValue("xtc_threshold", out object? t) ? Single("xtc_threshold", t) : 0.1f); break;
+                case "dry_multiplier": sampling.Dry(Single(key, value)); break;
+                case "mirostat":
+                    sampling.Mirostat(
+                        (int)Single(key, value) switch { 0 => LlamaMirostatVersion.None, 1 => LlamaMirostatVersion.V1, 2 => LlamaMirostatVersion.V2, int v => throw new ArgumentOutOfRangeException(key, v, $"mirostat must be 0, 1 or 2, but was {v}.") },
+                        properties.TryGetValue("mirostat_tau", out object? tau) ? Single("mirostat_tau", tau) : 5f,
+                        properties.TryGetValue("mirostat_eta", out object? eta) ? Single("mirostat_eta", eta) : 0.1f);
+                    break;
+                case "grammar": grammar = value as string ?? (value is JsonElement { ValueKind: JsonValueKind.String } json ? json.GetString() : null) ?? throw new ArgumentException($"The 'grammar' property must be a GBNF string, but was {value?.GetType().Name ?? "null"}.", key); break;
+                default: break; // Settings for other providers pass through untouched, as in other IChatClient implementations.
+            }
+        }
+    }
+
+    private static float Single(string key, object? value) => value switch
+    {
+        float f => f,
+        double d => (float)d,
+        int i => i,
+        long l => l,
+        decimal m => (float)m,
+        string s when float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out float parsed) => parsed,
+        JsonElement { ValueKind: JsonValueKind.Number } json => json.GetSingle(),
+        _ => throw new ArgumentException($"The '{key}' property must be a number, but was {value ?? "null"}.", key),
+    };
+}

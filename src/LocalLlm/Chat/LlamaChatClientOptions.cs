@@ -1,0 +1,20 @@
+namespace LocalLlm;
+
+/// <summary>How a <see cref="LlamaChatClient"/> runs conversations.</summary>
+public sealed class LlamaChatClientOptions
+{
+    /// <summary>Gets or sets the context each request runs in. Default: <see cref="LlamaContextOptions"/>'s defaults.</summary>
+    public LlamaContextOptions Context { get; set; } = new();
+
+    /// <summary>Gets or sets a built-in template name that overrides the model's own (see <see cref="LlamaChatTemplate.BuiltInNames"/>). Default: null, the model's template.</summary>
+    public string? TemplateName { get; set; }
+
+    /// <summary>Gets or sets what happens when a conversation outgrows the context. Default: <see cref="LlamaChatHistoryPolicy.DropOldest"/>.</summary>
+    public LlamaChatHistoryPolicy HistoryPolicy { get; set; } = LlamaChatHistoryPolicy.DropOldest;
+
+    /// <summary>Gets or sets the reply length used when a request sets no <c>MaxOutputTokens</c>. Default: 512.</summary>
+    public int DefaultMaxOutputTokens { get; set; } = 512;
+
+    /// <summary>Gets or sets the model id reported in responses. Default: null, the model's file name.</summary>
+    public string? ModelId { get; set; }
+}

@@ -1,0 +1,17 @@
+namespace LocalLlm;
+
+/// <summary>How a <see cref="LlamaChatSession"/> formats and keeps its conversation.</summary>
+public sealed class LlamaChatSessionOptions
+{
+    /// <summary>Gets or sets the context the conversation runs in. Default: <see cref="LlamaContextOptions"/>'s defaults.</summary>
+    public LlamaContextOptions Context { get; set; } = new();
+
+    /// <summary>Gets or sets the chat template. Default: null, the model's own (<see cref="LlamaChatTemplate.FromModel"/>).</summary>
+    public LlamaChatTemplate? Template { get; set; }
+
+    /// <summary>Gets or sets the system message that opens the conversation. Default: none.</summary>
+    public string? SystemPrompt { get; set; }
+
+    /// <summary>Gets or sets what happens when the conversation outgrows the context. Default: <see cref="LlamaChatHistoryPolicy.DropOldest"/>.</summary>
+    public LlamaChatHistoryPolicy HistoryPolicy { get; set; } = LlamaChatHistoryPolicy.DropOldest;
+}

@@ -1,0 +1,58 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LocalLlm;
+
+/// <summary>
+/// One model registered with <c>AddLocalLlm</c>: where it is, how to load it, and how its chat client runs.
+/// Validated when the host starts; an invalid value stops start-up with a message naming the setting.
+/// </summary>
+public sealed class LocalLlmOptions
+{
+    /// <summary>The configuration section <c>AddLocalLlm(IConfiguration)</c> conventionally binds: <c>LocalLlm</c>.</summary>
+    public const string SectionName = "LocalLlm";
+
+    /// <summary>Gets or sets the path of the GGUF model file. Required.</summary>
+    [Required]
+    public string ModelPath { get; set; } = string.Empty;
+
+    /// <summary>Gets or sets how many layers to offload to the GPU; -1 offloads all (no effect without a GPU backend). Default: -1.</summary>
+    [Range(-1, int.MaxValue)]
+    public int GpuLayerCount { get; set; } = -1;
+
+    /// <summary>Gets or sets a value indicating whether the model file is memory-mapped. Default: true.</summary>
+    public bool UseMemoryMap { get; set; } = true;
+
+    /// <summary>Gets or sets the context window in tokens. Default: null, the smaller of the model's trained length and 4096.</summary>
+    [Range(16, 1 << 24)]
+    public int? ContextSize { get; set; }
+
+    /// <summary>Gets or sets the threads used for generation. Default: null, the number of physical cores.</summary>
+    [Range(1, 1024)]
+    public int? ThreadCount { get; set; }
+
+    /// <summary>Gets or sets a built-in chat template name overriding the model's own. Default: null.</summary>
+    public string? ChatTemplate { get; set; }
+
+    /// <summary>Gets or sets what the chat client does when a conversation outgrows the context. Default: <see cref="LlamaChatHistoryPolicy.DropOldest"/>.</summary>
+    public LlamaChatHistoryPolicy HistoryPolicy { get; set; } = LlamaChatHistoryPolicy.DropOldest;
+
+    /// <summary>Gets or sets the reply length when a request sets no maximum. Default: 512.</summary>
+    [Range(1, int.MaxValue)]
+    public int DefaultMaxOutputTokens { get; set; } = 512;
+
+    /// <summary>Gets or sets a value indicating whether the model loads while the host starts rather than on first use. Default: false.</summary>
+    public bool WarmUp { get; set; }
+
+    /// <summary>Gets or sets the folder holding the llama.cpp libraries. Default: null, the application's <c>runtimes/&lt;rid&gt;/native</c>.</summary>
+    public string? NativeLibraryDirectory { get; set; }
+
+    internal LlamaModelOptions ToModelOptions() => new() { GpuLayerCount = GpuLayerCount, UseMemoryMap = UseMemoryMap };
+
+    internal LlamaChatClientOptions ToChatClientOptions() => new()
+    {
+        Context = new LlamaContextOptions { ContextSize = ContextSize, ThreadCount = ThreadCount },
+        TemplateName = ChatTemplate,
+        HistoryPolicy = HistoryPolicy,
+        DefaultMaxOutputTokens = DefaultMaxOutputTokens,
+    };
+}
