@@ -77,7 +77,7 @@ public sealed class LlamaChatClientTests : TinyModelFixture
     public async Task JsonResponseFormat_ProducesJson()
     {
         using LlamaChatClient client = CreateClient();
-        var options = new ChatOptions { MaxOutputTokens = 300, Seed = 5, Temperature = 0.7f, ResponseFormat = ChatResponseFormat.Json };
+        var options = new ChatOptions { MaxOutputTokens = 40, Seed = 5, Temperature = 0.7f, ResponseFormat = ChatResponseFormat.Json };
 
         ChatResponse response = await client.GetResponseAsync(Question, options);
 
