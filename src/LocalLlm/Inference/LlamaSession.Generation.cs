@@ -19,6 +19,7 @@ public sealed partial class LlamaSession
         private readonly Channel<LlamaGenerationUpdate> _updates =
             Channel.CreateUnbounded<LlamaGenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Action _throwIfCancelled;
         private volatile bool _stopRequested;
 
         public GenerationRun(LlamaSession session, int[] prompt, LlamaGenerationOptions options, CancellationToken cancellationToken)
@@ -27,6 +28,7 @@ public sealed partial class LlamaSession
             _prompt = prompt;
             _options = options;
             _cancellationToken = cancellationToken;
+            _throwIfCancelled = ThrowIfCancelled; // one delegate for the run, not one per decoded token
         }
 
         public ChannelReader<LlamaGenerationUpdate> Updates => _updates.Reader;
@@ -81,7 +83,7 @@ public sealed partial class LlamaSession
 
             long promptStart = Stopwatch.GetTimestamp();
             int cached = _session.ReuseCachedPrefix(_prompt);
-            _session.Evaluate(_prompt.AsSpan(cached), ThrowIfCancelled);
+            _session.Evaluate(_prompt.AsSpan(cached), _throwIfCancelled);
             TimeSpan promptTime = Stopwatch.GetElapsedTime(promptStart);
 
             var assembler = new Utf8TextAssembler();
@@ -137,7 +139,7 @@ public sealed partial class LlamaSession
                     break;
                 }
 
-                _session.Evaluate([token], ThrowIfCancelled);
+                _session.Evaluate([token], _throwIfCancelled);
             }
 
             string rest = stops.Append(assembler.Flush()) + stops.Flush();
