@@ -48,6 +48,8 @@ public sealed class LocalLlmOptions
 
     internal LlamaModelOptions ToModelOptions() => new() { GpuLayerCount = GpuLayerCount, UseMemoryMap = UseMemoryMap };
 
+    internal LlamaEmbeddingOptions ToEmbeddingOptions() => new() { ContextSize = ContextSize, ThreadCount = ThreadCount };
+
     internal LlamaChatClientOptions ToChatClientOptions() => new()
     {
         Context = new LlamaContextOptions { ContextSize = ContextSize, ThreadCount = ThreadCount },

@@ -8,11 +8,15 @@ using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers local GGUF models, their <see cref="IChatClient"/> and the <see cref="LlamaModel"/> itself.</summary>
+/// <summary>
+/// Registers local GGUF models: their <see cref="IChatClient"/>, their <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/>
+/// and the <see cref="LlamaModel"/> itself.
+/// </summary>
 public static class LocalLlmServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers a model: <see cref="IChatClient"/> (a <see cref="LlamaChatClient"/>) and <see cref="LlamaModel"/>, loaded
+    /// Registers a model: <see cref="IChatClient"/> (a <see cref="LlamaChatClient"/>), <c>IEmbeddingGenerator&lt;string, Embedding&lt;float&gt;&gt;</c>
+    /// (a <see cref="LlamaEmbeddingGenerator"/>) and <see cref="LlamaModel"/>, loaded
     /// lazily on first use or while the host starts when <see cref="LocalLlmOptions.WarmUp"/> is set, and disposed with
     /// the container. Options are validated when the host starts.
     /// </summary>
@@ -81,6 +85,7 @@ public static class LocalLlmServiceCollectionExtensions
             services.AddSingleton(CreateHost);
             services.AddSingleton(provider => provider.GetRequiredService<LocalLlmModelHost>().GetModel());
             services.AddSingleton<IChatClient>(provider => CreateChatClient(provider.GetRequiredService<LocalLlmModelHost>()));
+            services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(provider => CreateEmbeddingGenerator(provider.GetRequiredService<LocalLlmModelHost>()));
             services.AddSingleton<IHostedService>(provider => new LocalLlmWarmUpService(provider.GetRequiredService<LocalLlmModelHost>()));
         }
         else
@@ -88,6 +93,7 @@ public static class LocalLlmServiceCollectionExtensions
             services.AddKeyedSingleton(serviceKey, (provider, _) => CreateHost(provider));
             services.AddKeyedSingleton(serviceKey, (provider, key) => provider.GetRequiredKeyedService<LocalLlmModelHost>(key).GetModel());
             services.AddKeyedSingleton<IChatClient>(serviceKey, (provider, key) => CreateChatClient(provider.GetRequiredKeyedService<LocalLlmModelHost>(key)));
+            services.AddKeyedSingleton<IEmbeddingGenerator<string, Embedding<float>>>(serviceKey, (provider, key) => CreateEmbeddingGenerator(provider.GetRequiredKeyedService<LocalLlmModelHost>(key)));
             services.AddSingleton<IHostedService>(provider => new LocalLlmWarmUpService(provider.GetRequiredKeyedService<LocalLlmModelHost>(serviceKey)));
         }
 
@@ -96,4 +102,7 @@ public static class LocalLlmServiceCollectionExtensions
 
     private static LlamaChatClient CreateChatClient(LocalLlmModelHost host) =>
         new(host.GetModelAsync, host.Options.ToChatClientOptions());
+
+    private static LlamaEmbeddingGenerator CreateEmbeddingGenerator(LocalLlmModelHost host) =>
+        new(host.GetModelAsync, host.Options.ToEmbeddingOptions());
 }

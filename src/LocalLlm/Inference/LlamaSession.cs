@@ -19,8 +19,7 @@ public sealed partial class LlamaSession : IDisposable
 {
     private readonly SafeLlamaContextHandle _context;
     private readonly InferenceWorker _worker;
-    private readonly AbortState _abort = new();
-    private readonly GCHandle _abortHandle;
+    private readonly AbortFlag _abort = new();
     private readonly List<int> _evaluated = [];
     private int _busy;
     private bool _disposed;
@@ -61,16 +60,15 @@ public sealed partial class LlamaSession : IDisposable
         parameters.type_k = (ggml_type)options.KeyCacheType;
         parameters.type_v = (ggml_type)options.ValueCacheType;
         parameters.no_perf = 0;
-        _abortHandle = GCHandle.Alloc(_abort);
-        parameters.abort_callback = &ShouldAbort;
-        parameters.abort_callback_data = GCHandle.ToIntPtr(_abortHandle);
+        parameters.abort_callback = AbortFlag.Callback;
+        parameters.abort_callback_data = _abort.CallbackData;
 
         using (NativeLog.ErrorCapture errors = NativeLog.CaptureErrors())
         {
             _context = SafeLlamaContextHandle.Create(model.Handle, parameters);
             if (_context.IsInvalid)
             {
-                _abortHandle.Free();
+                _abort.Dispose();
                 string reason = errors.Lines.Count > 0 ? string.Join(" ", errors.Lines.TakeLast(3)) : "llama.cpp gave no reason";
                 throw new LlamaException($"Could not create a {contextSize}-token context for '{model.Path}': {reason}");
             }
@@ -221,10 +219,7 @@ public sealed partial class LlamaSession : IDisposable
         _abort.Abort = true;
         _worker.Dispose();
         _context.Dispose();
-        if (_abortHandle.IsAllocated)
-        {
-            _abortHandle.Free();
-        }
+        _abort.Dispose();
     }
 
     private async IAsyncEnumerable<LlamaGenerationUpdate> StreamCoreAsync(
@@ -341,25 +336,6 @@ public sealed partial class LlamaSession : IDisposable
         }
 
         return new Exclusive(this);
-    }
-
-    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static byte ShouldAbort(nint data)
-    {
-        var state = (AbortState)GCHandle.FromIntPtr(data).Target!;
-        return state.Abort ? (byte)1 : (byte)0;
-    }
-
-    /// <summary>Read by llama.cpp's abort callback between graph nodes while it decodes.</summary>
-    internal sealed class AbortState
-    {
-        private volatile bool _abort;
-
-        public bool Abort
-        {
-            get => _abort;
-            set => _abort = value;
-        }
     }
 
     private readonly struct Exclusive(LlamaSession session) : IDisposable

@@ -1,0 +1,152 @@
+using LocalLlm.Native;
+
+namespace LocalLlm;
+
+/// <summary>
+/// A context in embedding mode. Packs several inputs into one decode, each as its own sequence, and reads one pooled
+/// vector per sequence. Used only from its generator's worker thread.
+/// </summary>
+internal sealed unsafe class EmbeddingContext : IDisposable
+{
+    private readonly LlamaModel _model;
+    private readonly SafeLlamaContextHandle _context;
+    private readonly AbortFlag _abort = new();
+    private llama_batch _batch;
+    private readonly bool _encoderOnly;
+
+    public EmbeddingContext(LlamaModel model, LlamaEmbeddingOptions options)
+    {
+        _model = model;
+        int trained = model.Metadata.TrainedContextLength;
+        int contextSize = options.ContextSize ?? (trained > 0 ? Math.Min(trained, LlamaContextOptions.DefaultContextSizeLimit) : 512);
+        int threads = options.ThreadCount ?? CpuTopology.PhysicalCoreCount;
+        llama_context_params parameters = NativeMethods.llama_context_default_params();
+        parameters.n_ctx = (uint)contextSize;
+        parameters.n_batch = (uint)contextSize;
+        parameters.n_ubatch = (uint)contextSize; // non-causal models need a whole input in one micro-batch
+        parameters.n_seq_max = (uint)options.MaxSequencesPerBatch;
+        parameters.kv_unified = 1;              // every sequence may use the whole context
+        parameters.n_threads = threads;
+        parameters.n_threads_batch = threads;
+        parameters.embeddings = 1;
+        parameters.pooling_type = options.Pooling is { } pooling ? (llama_pooling_type)pooling : llama_pooling_type.LLAMA_POOLING_TYPE_UNSPECIFIED;
+        parameters.abort_callback = AbortFlag.Callback;
+        parameters.abort_callback_data = _abort.CallbackData;
+
+        using (NativeLog.ErrorCapture errors = NativeLog.CaptureErrors())
+        {
+            _context = SafeLlamaContextHandle.Create(model.Handle, parameters);
+            if (_context.IsInvalid)
+            {
+                _abort.Dispose();
+                throw new LlamaException($"Could not create an embedding context for '{model.Path}': {errors.LastLine ?? "llama.cpp gave no reason"}");
+            }
+        }
+
+        ContextSize = (int)NativeMethods.llama_n_ctx(_context);
+        MaxSequences = options.MaxSequencesPerBatch;
+        Pooling = (LlamaPooling)Math.Max(0, (int)NativeMethods.llama_pooling_type(_context));
+        Dimensions = model.Metadata.EmbeddingSize;
+        _encoderOnly = model.Metadata.HasEncoder && !model.Metadata.HasDecoder;
+        _batch = NativeMethods.llama_batch_init(ContextSize, 0, 1);
+    }
+
+    public int ContextSize { get; }
+
+    public int MaxSequences { get; }
+
+    public LlamaPooling Pooling { get; }
+
+    public int Dimensions { get; }
+
+    public AbortFlag Abort => _abort;
+
+    /// <summary>Embeds inputs that each fit the context, as few decode calls as the batch allows.</summary>
+    public float[][] Embed(IReadOnlyList<int[]> inputs, CancellationToken cancellationToken)
+    {
+        var vectors = new float[inputs.Count][];
+        int next = 0;
+        while (next < inputs.Count)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int first = next;
+            int tokens = 0;
+            _batch.n_tokens = 0;
+            while (next < inputs.Count && next - first < MaxSequences && tokens + inputs[next].Length <= ContextSize)
+            {
+                Add(inputs[next], next - first);
+                tokens += inputs[next].Length;
+                next++;
+            }
+
+            Decode(cancellationToken);
+            for (int i = first; i < next; i++)
+            {
+                vectors[i] = Read(i - first, inputs, first);
+            }
+        }
+
+        return vectors;
+    }
+
+    public void Dispose()
+    {
+        NativeMethods.llama_batch_free(_batch);
+        _context.Dispose();
+        _abort.Dispose();
+    }
+
+    private void Add(int[] tokens, int sequence)
+    {
+        llama_batch batch = _batch;
+        for (int position = 0; position < tokens.Length; position++)
+        {
+            int at = batch.n_tokens + position;
+            batch.token[at] = tokens[position];
+            batch.pos[at] = position;
+            batch.n_seq_id[at] = 1;
+            batch.seq_id[at][0] = sequence;
+            batch.logits[at] = 1;
+        }
+
+        _batch.n_tokens += tokens.Length;
+    }
+
+    private void Decode(CancellationToken cancellationToken)
+    {
+        NativeMethods.llama_memory_clear(NativeMethods.llama_get_memory(_context), true);
+        int status = _encoderOnly ? NativeMethods.llama_encode(_context, _batch) : NativeMethods.llama_decode(_context, _batch);
+        if (status != 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new LlamaException($"llama.cpp failed to compute embeddings for {_batch.n_tokens} tokens (status {status}).");
+        }
+    }
+
+    private float[] Read(int sequence, IReadOnlyList<int[]> inputs, int first)
+    {
+        float* vector;
+        if (Pooling == LlamaPooling.None)
+        {
+            // Without pooling every token has an output: take the sequence's last token.
+            int last = -1;
+            for (int i = first; i <= first + sequence; i++)
+            {
+                last += inputs[i].Length;
+            }
+
+            vector = NativeMethods.llama_get_embeddings_ith(_context, last);
+        }
+        else
+        {
+            vector = NativeMethods.llama_get_embeddings_seq(_context, sequence);
+        }
+
+        if (vector is null)
+        {
+            throw new LlamaException($"llama.cpp returned no embedding for input {first + sequence} (pooling {Pooling}).");
+        }
+
+        return new ReadOnlySpan<float>(vector, Dimensions).ToArray();
+    }
+}

@@ -1,0 +1,185 @@
+using System.Numerics.Tensors;
+using Microsoft.Extensions.AI;
+
+namespace LocalLlm;
+
+/// <summary>
+/// An <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> over a local embedding-capable GGUF (BERT-style encoders
+/// or decoder models): many inputs are embedded in one decode call, each as its own sequence.
+/// </summary>
+/// <remarks>
+/// Thread-safe: concurrent requests queue for the generator's one context. Pooling follows the model's metadata
+/// unless <see cref="LlamaEmbeddingOptions.Pooling"/> overrides it; vectors are L2-normalised by default.
+/// </remarks>
+public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
+{
+    private readonly Func<CancellationToken, ValueTask<LlamaModel>> _modelProvider;
+    private readonly LlamaEmbeddingOptions _options;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private LlamaModel? _model;
+    private EmbeddingContext? _context;
+    private InferenceWorker? _worker;
+    private bool _disposed;
+
+    /// <summary>Creates a generator over a loaded model. The generator does not own the model: dispose it yourself.</summary>
+    /// <param name="model">An embedding-capable model.</param>
+    /// <param name="options">Context size, pooling, normalisation and truncation; null for the defaults.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public LlamaEmbeddingGenerator(LlamaModel model, LlamaEmbeddingOptions? options = null)
+        : this(_ => ValueTask.FromResult(model), options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        _model = model;
+    }
+
+    /// <summary>Creates a generator whose model is loaded on first use (dependency injection).</summary>
+    internal LlamaEmbeddingGenerator(Func<CancellationToken, ValueTask<LlamaModel>> modelProvider, LlamaEmbeddingOptions? options)
+    {
+        _modelProvider = modelProvider;
+        _options = options ?? new LlamaEmbeddingOptions();
+        _options.Validate();
+    }
+
+    /// <summary>Gets the pooling in use, or null before the first request.</summary>
+    public LlamaPooling? Pooling => _context?.Pooling;
+
+    /// <inheritdoc />
+    /// <exception cref="LlamaContextOverflowException">An input is longer than the context and truncation was not asked for.</exception>
+    public async Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(
+        IEnumerable<string> values,
+        EmbeddingGenerationOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        string[] inputs = [.. values];
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            EmbeddingContext context = await EnsureContextAsync(cancellationToken).ConfigureAwait(false);
+            int[][] tokens = inputs.Select((text, index) => Fit(Tokenize(text, index), context.ContextSize, index)).ToArray();
+            float[][] vectors = await RunAsync(context, tokens, cancellationToken).ConfigureAwait(false);
+            if (_options.Normalize)
+            {
+                foreach (float[] vector in vectors)
+                {
+                    float norm = TensorPrimitives.Norm(vector);
+                    if (norm > 0)
+                    {
+                        TensorPrimitives.Divide(vector, norm, vector);
+                    }
+                }
+            }
+
+            string modelId = Path.GetFileNameWithoutExtension(_model!.Path);
+            DateTimeOffset created = DateTimeOffset.UtcNow;
+            long tokenCount = tokens.Sum(t => (long)t.Length);
+            return new GeneratedEmbeddings<Embedding<float>>(vectors.Select(v => new Embedding<float>(v) { ModelId = modelId, CreatedAt = created }))
+            {
+                Usage = new UsageDetails { InputTokenCount = tokenCount, TotalTokenCount = tokenCount },
+            };
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        if (serviceKey is not null)
+        {
+            return null;
+        }
+
+        if (serviceType == typeof(EmbeddingGeneratorMetadata))
+        {
+            return new EmbeddingGeneratorMetadata("LocalLlm", defaultModelId: _model is null ? null : Path.GetFileNameWithoutExtension(_model.Path), defaultModelDimensions: _model?.Metadata.EmbeddingSize);
+        }
+
+        if (serviceType == typeof(LlamaModel))
+        {
+            return _model;
+        }
+
+        return serviceType.IsInstanceOfType(this) ? this : null;
+    }
+
+    /// <summary>Frees the generator's context (not the model). Idempotent.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _worker?.Dispose();
+        _context?.Dispose();
+        _gate.Dispose();
+    }
+
+    private int[] Tokenize(string text, int index)
+    {
+        ArgumentNullException.ThrowIfNull(text, $"values[{index}]");
+        int[] tokens = _model!.Tokenizer.Tokenize(text, addSpecial: true, parseSpecial: false);
+        return tokens.Length > 0 ? tokens : throw new ArgumentException($"Input {index} has no tokens to embed.", nameof(text));
+    }
+
+    private int[] Fit(int[] tokens, int contextSize, int index)
+    {
+        if (tokens.Length <= contextSize)
+        {
+            return tokens;
+        }
+
+        if (!_options.TruncateInputs)
+        {
+            throw new LlamaContextOverflowException(tokens.Length, contextSize);
+        }
+
+        // Keep the start and the closing special token (BERT's [SEP]) so the input stays well-formed.
+        return [.. tokens.AsSpan(0, contextSize - 1), tokens[^1]];
+    }
+
+    private Task<float[][]> RunAsync(EmbeddingContext context, int[][] tokens, CancellationToken cancellationToken)
+    {
+        var result = new TaskCompletionSource<float[][]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        CancellationTokenRegistration registration = cancellationToken.UnsafeRegister(static state => ((EmbeddingContext)state!).Abort.Abort = true, context);
+        _worker!.Post(() =>
+        {
+            try
+            {
+                context.Abort.Abort = cancellationToken.IsCancellationRequested;
+                result.SetResult(context.Embed(tokens, cancellationToken));
+            }
+            catch (Exception ex)
+            {
+                result.SetException(ex);
+            }
+            finally
+            {
+                registration.Dispose();
+                context.Abort.Abort = false;
+            }
+        });
+        return result.Task;
+    }
+
+    private async ValueTask<EmbeddingContext> EnsureContextAsync(CancellationToken cancellationToken)
+    {
+        if (_context is not null)
+        {
+            return _context;
+        }
+
+        LlamaModel model = await _modelProvider(cancellationToken).ConfigureAwait(false);
+        _model = model;
+        _context = new EmbeddingContext(model, _options);
+        _worker = new InferenceWorker($"LocalLlm embeddings ({Path.GetFileName(model.Path)})");
+        return _context;
+    }
+}

@@ -1,0 +1,131 @@
+using System.Numerics.Tensors;
+using LocalLlm.ModelGenerator;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace LocalLlm.Tests.Embeddings;
+
+/// <summary>Embeddings from the generated BERT-shaped model (WordPiece tokenizer, mean pooling in its metadata).</summary>
+public sealed class LlamaEmbeddingGeneratorTests
+{
+    private static readonly string[] Sentences =
+    [
+        "The llama is a domesticated South American camelid.",
+        "Alpacas are smaller than llamas.",
+        "The stock market fell sharply today.",
+        "A short one.",
+        "Machine learning models turn text into vectors so that similar meanings end up close together.",
+    ];
+
+    private LlamaModel _model = null!;
+
+    [OneTimeSetUp]
+    public async Task LoadEmbeddingModel() => _model = await LlamaModel.LoadAsync(GeneratedModels.Ensure(ModelShape.Embedding));
+
+    [OneTimeTearDown]
+    public void DisposeModel() => _model?.Dispose();
+
+    [Test]
+    public async Task Vectors_HaveTheModelsSize_AndUnitLength_UsingThePoolingInTheMetadata()
+    {
+        using var generator = new LlamaEmbeddingGenerator(_model, new LlamaEmbeddingOptions { ThreadCount = 2 });
+
+        GeneratedEmbeddings<Embedding<float>> embeddings = await generator.GenerateAsync(Sentences);
+
+        Assert.That(embeddings, Has.Count.EqualTo(Sentences.Length));
+        Assert.That(embeddings.Select(e => e.Vector.Length), Is.All.EqualTo(_model.Metadata.EmbeddingSize));
+        Assert.That(embeddings.Select(e => TensorPrimitives.Norm(e.Vector.Span)), Is.All.EqualTo(1f).Within(1e-4));
+        Assert.That(generator.Pooling, Is.EqualTo(LlamaPooling.Mean));
+        Assert.That(embeddings.Usage!.InputTokenCount, Is.EqualTo(Sentences.Sum(s => _model.Tokenizer.Tokenize(s).Length)));
+    }
+
+    [Test]
+    public async Task TheSameText_GivesTheSameVector()
+    {
+        using var generator = new LlamaEmbeddingGenerator(_model, new LlamaEmbeddingOptions { ThreadCount = 2 });
+
+        Embedding<float> first = (await generator.GenerateAsync([Sentences[0]]))[0];
+        Embedding<float> second = (await generator.GenerateAsync([Sentences[0]]))[0];
+
+        Assert.That(second.Vector.ToArray(), Is.EqualTo(first.Vector.ToArray()));
+    }
+
+    [Test]
+    public async Task ManyInputsInOneBatch_GiveTheSameVectorsAsOneByOne()
+    {
+        using var batched = new LlamaEmbeddingGenerator(_model, new LlamaEmbeddingOptions { ThreadCount = 2, MaxSequencesPerBatch = 16 });
+        using var single = new LlamaEmbeddingGenerator(_model, new LlamaEmbeddingOptions { ThreadCount = 2, MaxSequencesPerBatch = 1 });
+
+        GeneratedEmbeddings<Embedding<float>> together = await batched.GenerateAsync(Sentences);
+        for (int i = 0; i < Sentences.Length; i++)
+        {
+            Embedding<float> alone = (await single.GenerateAsync([Sentences[i]]))[0];
+            Assert.That(together[i].Vector.ToArray(), Is.EqualTo(alone.Vector.ToArray()).Within(1e-4f), $"sentence {i}");
+        }
+
+        Assert.That(TensorPrimitives.CosineSimilarity(together[0].Vector.Span, together[2].Vector.Span), Is.LessThan(0.9999f), "different texts give different vectors");
+    }
+
+    [Test]
+    public async Task WithoutNormalisation_VectorsKeepTheirLength()
+    {
+        using var generator = new LlamaEmbeddingGenerator(_model, new LlamaEmbeddingOptions { ThreadCount = 2, Normalize = false, Pooling = LlamaPooling.Cls });
+
+        Embedding<float> embedding = (await generator.GenerateAsync([Sentences[1]]))[0];
+
+        Assert.That(generator.Pooling, Is.EqualTo(LlamaPooling.Cls));
+        Assert.That(TensorPrimitives.Norm(embedding.Vector.Span), Is.Not.EqualTo(1f).Within(1e-3));
+    }
+
+    [Test]
+    public async Task AnInputLongerThanTheContext_IsRejected_OrTruncatedWhenAsked()
+    {
+        string longText = string.Concat(Enumerable.Repeat("llamas graze on the high plains ", 100));
+        using var strict = new LlamaEmbeddingGenerator(_model, new LlamaEmbeddingOptions { ThreadCount = 2 });
+        using var truncating = new LlamaEmbeddingGenerator(_model, new LlamaEmbeddingOptions { ThreadCount = 2, TruncateInputs = true });
+
+        var ex = Assert.ThrowsAsync<LlamaContextOverflowException>(() => strict.GenerateAsync([longText]));
+        Embedding<float> truncated = (await truncating.GenerateAsync([longText]))[0];
+
+        Assert.That(ex!.ContextSize, Is.EqualTo(_model.Metadata.TrainedContextLength));
+        Assert.That(truncated.Vector.Length, Is.EqualTo(_model.Metadata.EmbeddingSize));
+    }
+
+    [Test]
+    public async Task Metadata_ReportsTheProviderModelAndDimensions()
+    {
+        using var generator = new LlamaEmbeddingGenerator(_model);
+        await generator.GenerateAsync(["hello"]);
+
+        EmbeddingGeneratorMetadata metadata = generator.GetService<EmbeddingGeneratorMetadata>()!;
+
+        Assert.That(metadata.ProviderName, Is.EqualTo("LocalLlm"));
+        Assert.That(metadata.DefaultModelDimensions, Is.EqualTo(_model.Metadata.EmbeddingSize));
+        Assert.That(generator.GetService<LlamaModel>(), Is.SameAs(_model));
+    }
+
+    [Test]
+    public void InvalidOptions_ThrowNamingTheSetting()
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new LlamaEmbeddingGenerator(_model, new LlamaEmbeddingOptions { MaxSequencesPerBatch = 0 }));
+
+        Assert.That(ex!.ParamName, Is.EqualTo("MaxSequencesPerBatch"));
+        Assert.That(ex.Message, Does.Contain("was 0"));
+    }
+
+    [Test]
+    public async Task AddLocalLlm_RegistersTheEmbeddingGenerator()
+    {
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder();
+        builder.Services.AddLocalLlm(o => { o.ModelPath = _model.Path; o.ThreadCount = 2; });
+        using IHost host = builder.Build();
+        await host.StartAsync();
+
+        IEmbeddingGenerator<string, Embedding<float>> generator = host.Services.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>();
+        GeneratedEmbeddings<Embedding<float>> embeddings = await generator.GenerateAsync(["hello", "world"]);
+
+        Assert.That(embeddings, Has.Count.EqualTo(2));
+        Assert.That(embeddings[0].Vector.Length, Is.EqualTo(_model.Metadata.EmbeddingSize));
+    }
+}
