@@ -1,0 +1,74 @@
+using System.IO.Compression;
+using System.Xml.Linq;
+using LocalLlm.ModelGenerator;
+
+namespace LocalLlm.Tests.Packaging;
+
+/// <summary>
+/// Packs LocalLlm and LocalLlm.Backend.Cpu into the local feed, restores samples/PackageConsumer from it into an empty
+/// package cache, runs it, and checks that it generated tokens: the packages work for an app outside this repository.
+/// </summary>
+[NonParallelizable]
+public sealed class PackageConsumerTests
+{
+    private static string Feed => Path.Combine(TestEnvironment.RepositoryRoot, "artifacts", "packages");
+
+    [OneTimeSetUp]
+    public void Pack()
+    {
+        foreach (string project in new[] { "src/LocalLlm/LocalLlm.csproj", "src/LocalLlm.Backend.Cpu/LocalLlm.Backend.Cpu.csproj" })
+        {
+            (int exitCode, string output) = DotnetCli.Run(TestEnvironment.RepositoryRoot, new Dictionary<string, string>(), "pack", project, "-c", "Release", "-o", Feed);
+            Assert.That(exitCode, Is.Zero, output);
+        }
+    }
+
+    [Test]
+    public void TheBackendPackage_CarriesTheNativeLibrariesAndDependsOnExactlyThisLocalLlm()
+    {
+        string version = typeof(LlamaModel).Assembly.GetName().Version!.ToString(3);
+        using ZipArchive backend = ZipFile.OpenRead(Path.Combine(Feed, $"LocalLlm.Backend.Cpu.{version}.nupkg"));
+        string[] entries = backend.Entries.Select(e => e.FullName).ToArray();
+        XDocument nuspec = XDocument.Load(backend.GetEntry("LocalLlm.Backend.Cpu.nuspec")!.Open());
+        XNamespace ns = nuspec.Root!.Name.Namespace;
+
+        Assert.That(entries, Does.Contain("runtimes/linux-x64/native/libllama.v0.5.0.so")
+            .And.Contain("runtimes/linux-x64/native/libggml.v0.5.0.so")
+            .And.Contain("runtimes/linux-x64/native/libggml-base.so")
+            .And.Contain("README.md"));
+        Assert.That(entries.Count(e => e.StartsWith("runtimes/linux-x64/native/libggml-cpu-", StringComparison.Ordinal)), Is.GreaterThan(5));
+        Assert.That(
+            nuspec.Descendants(ns + "dependency").Select(d => $"{d.Attribute("id")!.Value} {d.Attribute("version")!.Value}"),
+            Is.EqualTo(new[] { $"LocalLlm [{version}]" }));
+    }
+
+    [Test]
+    public void TheManagedPackage_CarriesXmlDocsAReadmeAndSymbols()
+    {
+        string version = typeof(LlamaModel).Assembly.GetName().Version!.ToString(3);
+        using ZipArchive package = ZipFile.OpenRead(Path.Combine(Feed, $"LocalLlm.{version}.nupkg"));
+        using ZipArchive symbols = ZipFile.OpenRead(Path.Combine(Feed, $"LocalLlm.{version}.snupkg"));
+
+        Assert.That(package.Entries.Select(e => e.FullName), Does.Contain("lib/net10.0/LocalLlm.dll").And.Contain("lib/net10.0/LocalLlm.xml").And.Contain("README.md"));
+        Assert.That(symbols.Entries.Select(e => e.FullName), Does.Contain("lib/net10.0/LocalLlm.pdb"));
+    }
+
+    [Test]
+    public void AnAppReferencingThePackagesFromTheFeed_RestoresIntoACleanCache_AndGeneratesTokens()
+    {
+        string cleanCache = TestEnvironment.CreateTempDirectory();
+        string consumer = Path.Combine(TestEnvironment.RepositoryRoot, "samples", "PackageConsumer");
+        string model = GeneratedModels.Ensure(ModelShape.Tiny);
+
+        (int exitCode, string output) = DotnetCli.Run(
+            consumer,
+            new Dictionary<string, string> { ["NUGET_PACKAGES"] = cleanCache },
+            "run", "-c", "Release", "--", "--model", model, "--max-tokens", "6");
+
+        TestContext.Out.WriteLine(output);
+        Assert.That(exitCode, Is.Zero, output);
+        Assert.That(output, Does.Contain("generated 6 tokens"));
+        Assert.That(Directory.Exists(Path.Combine(cleanCache, "localllm.backend.cpu")), Is.True, "the backend came from the feed into the clean cache");
+        Assert.That(output, Does.Contain(Path.Combine("PackageConsumer", "bin", "Release", "net10.0", "runtimes", "linux-x64", "native")), "the native libraries came from the package's runtimes folder");
+    }
+}
