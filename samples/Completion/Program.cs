@@ -1,0 +1,99 @@
+// Raw prompt completion (no chat template) on a LlamaSession, with the sampler chain built from the command line.
+// The text is printed as it streams, then a line with the finish reason and the speed.
+//
+//   dotnet run --project samples/Completion -- [--model path/to/model.gguf] [--prompt "Once upon a time"]
+//       [--max-tokens 128] [--temperature 0.8] [--top-k 40] [--top-p 0.95] [--min-p 0.05] [--repeat-penalty 1.1]
+//       [--seed 42] [--grammar-file answer.gbnf] [--stop "\n\n"]... [--context 2048]
+//
+// Options left out keep llama.cpp's defaults. An invalid value exits with code 2, a model that cannot load with 1.
+using System.Globalization;
+using LocalLlm;
+using LocalLlm.ModelGenerator;
+
+string? modelPath = null;
+string prompt = "Once upon a time";
+int? contextSize = null;
+var generation = new LlamaGenerationOptions { MaxTokens = 128 };
+LlamaSamplingBuilder sampling = LlamaSampling.Create();      // starts from llama.cpp's defaults
+try
+{
+    var commandLine = new CommandLine(args);
+    while (commandLine.NextOption() is { } option)
+    {
+        switch (option)
+        {
+            case "--model": modelPath = commandLine.Text(); break;
+            case "--prompt": prompt = commandLine.Text(); break;
+            case "--context": contextSize = commandLine.Int32(); break;
+            case "--max-tokens": generation.MaxTokens = commandLine.Int32(); break;
+            case "--stop": generation.StopStrings.Add(Unescape(commandLine.Text())); break;
+            case "--temperature": sampling.Temperature(commandLine.Single()); break;
+            case "--top-k": sampling.TopK(commandLine.Int32()); break;
+            case "--top-p": sampling.TopP(commandLine.Single()); break;
+            case "--min-p": sampling.MinP(commandLine.Single()); break;
+            case "--repeat-penalty": sampling.RepetitionPenalty(commandLine.Single()); break;
+            case "--seed": sampling.Seed(commandLine.UInt32()); break;
+            case "--grammar-file": sampling.Grammar(File.ReadAllText(commandLine.Text())); break;
+            default: throw new ArgumentException($"Unknown option '{option}'. See the top of samples/Completion/Program.cs.");
+        }
+    }
+
+    generation.Sampling = sampling.Build();
+    generation.Validate();
+    new LlamaContextOptions { ContextSize = contextSize }.Validate();
+}
+catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException)
+{
+    // ArgumentOutOfRangeException (an ArgumentException) names the setting, the rule and the value.
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+
+if (modelPath is null)
+{
+    modelPath = GeneratedModels.Ensure(ModelShape.Tiny);
+    Console.WriteLine("No --model given: using a generated model with random weights, so the text is nonsense. Try a real one: --model path/to/model.gguf");
+}
+
+LlamaModel model;
+try
+{
+    model = await LlamaModel.LoadAsync(modelPath);
+}
+catch (Exception ex) when (ex is LlamaException or IOException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 1;
+}
+
+using (model)
+using (var session = new LlamaSession(model, new LlamaContextOptions { ContextSize = contextSize }))
+{
+    Console.Write(prompt);
+    try
+    {
+        await foreach (LlamaGenerationUpdate update in session.StreamAsync(prompt, generation))
+        {
+            Console.Write(update.Text);
+            if (update is { FinishReason: { } reason, Usage: { } usage })
+            {
+                Console.WriteLine();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"[{reason}] prompt {usage.PromptTokens} tokens ({usage.PromptTokensPerSecond:F1} tokens/s), " +
+                    $"generated {usage.GeneratedTokens} tokens ({usage.GenerationTokensPerSecond:F1} tokens/s)"));
+            }
+        }
+    }
+    catch (ArgumentException ex)
+    {
+        // A grammar is parsed when the sampler chain is made, so a bad one is reported here.
+        Console.WriteLine();
+        Console.Error.WriteLine(ex.Message);
+        return 2;
+    }
+}
+
+return 0;
+
+// Lets a shell pass "\n" and "\t" inside --stop strings.
+static string Unescape(string value) => value.Replace("\\n", "\n", StringComparison.Ordinal).Replace("\\t", "\t", StringComparison.Ordinal);
