@@ -21,6 +21,9 @@ public sealed record LlamaUsage
     /// <summary>Gets the time spent generating, from the first generated token to the last.</summary>
     public TimeSpan GenerationTime { get; init; }
 
+    /// <summary>Gets the time from the request to its first generated token (including any wait for a free sequence), when known.</summary>
+    public TimeSpan? TimeToFirstToken { get; init; }
+
     /// <summary>Gets the prompt-evaluation speed in tokens per second (0 when nothing was evaluated).</summary>
     public double PromptTokensPerSecond => PromptEvaluationTime > TimeSpan.Zero ? EvaluatedPromptTokens / PromptEvaluationTime.TotalSeconds : 0;
 

@@ -1,0 +1,221 @@
+using LocalLlm.Native;
+
+namespace LocalLlm;
+
+// The worker loop: admit waiting requests into free sequences, put one token of every generating sequence and a
+// chunk of every prefilling prompt into one batch, decode once, sample each sequence from its own row, retire the
+// finished ones. Only this thread touches the context and the admitted requests.
+public sealed partial class LlamaScheduler
+{
+    private readonly SemaphoreSlim _arrivals = new(0);
+    private int _prefillCursor;
+
+    private void Signal()
+    {
+        if (!_disposed)
+        {
+            _arrivals.Release();
+        }
+    }
+
+    private void Run()
+    {
+        Span<byte> piece = stackalloc byte[256];
+        while (!_shutdown.IsCancellationRequested)
+        {
+            try
+            {
+                Admit();
+                RetireCancelled();
+                if (!_slots.Any(s => s is not null))
+                {
+                    _arrivals.Wait(_shutdown.Token);
+                    continue;
+                }
+
+                if (BuildBatch() == 0)
+                {
+                    continue;
+                }
+
+                int status = NativeMethods.llama_decode(_context, _batch);
+                if (status != 0)
+                {
+                    if (_shutdown.IsCancellationRequested)
+                    {
+                        break;
+                    }
+
+                    FailActive(new LlamaException($"llama_decode failed with status {status} for a batch of {_batch.n_tokens} tokens."));
+                    continue;
+                }
+
+                SampleAndAdvance(piece);
+            }
+            catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                // Nothing may escape the worker: the requests in flight learn what went wrong, later ones still run.
+                FailActive(ex);
+            }
+        }
+
+        var disposed = new ObjectDisposedException(nameof(LlamaScheduler), "The scheduler was disposed while the request was in progress.");
+        FailActive(disposed);
+        while (_queue.Reader.TryRead(out ScheduledRequest? waiting))
+        {
+            waiting.Fail(disposed);
+        }
+    }
+
+    private void Admit()
+    {
+        for (int sequence = 0; sequence < _slots.Length; sequence++)
+        {
+            if (_slots[sequence] is not null)
+            {
+                continue;
+            }
+
+            ScheduledRequest? request = null;
+            while (request is null && _queue.Reader.TryRead(out ScheduledRequest? next))
+            {
+                if (next.IsCancelled)
+                {
+                    next.Fail(new OperationCanceledException("The request was cancelled while it waited.", next.CancellationToken));
+                    continue;
+                }
+
+                try
+                {
+                    LlamaSamplingOptions sampling = next.Options.Sampling.Seed is null && Options.Seed is { } seed
+                        ? next.Options.Sampling with { Seed = seed }
+                        : next.Options.Sampling;
+                    next.Sampler = sampling.CreateNativeChain(Model.Tokenizer);
+                    request = next;
+                }
+                catch (Exception ex) when (ex is ArgumentException or LlamaException)
+                {
+                    next.Fail(ex);
+                }
+            }
+
+            if (request is null)
+            {
+                return;
+            }
+
+            NativeMethods.llama_memory_seq_rm(NativeMethods.llama_get_memory(_context), sequence, -1, -1);
+            request.MarkAdmitted(sequence);
+            _slots[sequence] = request;
+        }
+    }
+
+    private void RetireCancelled()
+    {
+        foreach (ScheduledRequest? request in _slots)
+        {
+            if (request is not null && request.IsCancelled)
+            {
+                Release(request);
+                request.Fail(new OperationCanceledException("The request was cancelled.", request.CancellationToken));
+            }
+        }
+    }
+
+    private unsafe int BuildBatch()
+    {
+        _batch.n_tokens = 0;
+
+        // Every generating sequence advances by one token each step, whatever the prompts waiting beside it.
+        foreach (ScheduledRequest? request in _slots)
+        {
+            if (request is { Prefilling: false, PendingToken: >= 0 })
+            {
+                request.OutputRow = Add(request.PendingToken, request.Position, request.Sequence, output: true);
+            }
+        }
+
+        // Prompts fill the rest of the batch in chunks, starting from a different request each step.
+        for (int i = 0; i < _slots.Length && _batch.n_tokens < BatchSize; i++)
+        {
+            ScheduledRequest? request = _slots[(_prefillCursor + i) % _slots.Length];
+            if (request is null || !request.Prefilling)
+            {
+                continue;
+            }
+
+            int chunk = Math.Min(Math.Min(Options.PromptChunkSize, request.Prompt.Length - request.PromptEvaluated), BatchSize - _batch.n_tokens);
+            for (int t = 0; t < chunk; t++)
+            {
+                int position = request.PromptEvaluated + t;
+                bool last = position == request.Prompt.Length - 1;
+                int row = Add(request.Prompt[position], position, request.Sequence, output: last);
+                if (last)
+                {
+                    request.OutputRow = row;
+                }
+            }
+
+            request.PromptEvaluated += chunk;
+        }
+
+        _prefillCursor = (_prefillCursor + 1) % _slots.Length;
+        return _batch.n_tokens;
+    }
+
+    private unsafe int Add(int token, int position, int sequence, bool output)
+    {
+        int row = _batch.n_tokens;
+        _batch.token[row] = token;
+        _batch.pos[row] = position;
+        _batch.n_seq_id[row] = 1;
+        _batch.seq_id[row][0] = sequence;
+        _batch.logits[row] = output ? (sbyte)1 : (sbyte)0;
+        _batch.n_tokens = row + 1;
+        return row;
+    }
+
+    private void SampleAndAdvance(Span<byte> piece)
+    {
+        foreach (ScheduledRequest? request in _slots)
+        {
+            if (request is null || request.OutputRow < 0)
+            {
+                continue;
+            }
+
+            int token = NativeMethods.llama_sampler_sample(request.Sampler!, _context, request.OutputRow);
+            request.OutputRow = -1;
+            if (request.Accept(token, Model.Tokenizer, ContextSizePerSequence, piece) is { } reason)
+            {
+                Release(request);
+                request.Finish(reason);
+            }
+        }
+    }
+
+    private void FailActive(Exception exception)
+    {
+        foreach (ScheduledRequest? request in _slots)
+        {
+            if (request is not null)
+            {
+                Release(request);
+                request.Fail(exception);
+            }
+        }
+    }
+
+    /// <summary>Frees the request's sequence and its KV cells at once, leaving the other sequences untouched.</summary>
+    private void Release(ScheduledRequest request)
+    {
+        NativeMethods.llama_memory_seq_rm(NativeMethods.llama_get_memory(_context), request.Sequence, -1, -1);
+        _slots[request.Sequence] = null;
+        request.Sequence = -1;
+        request.Dispose();
+    }
+}

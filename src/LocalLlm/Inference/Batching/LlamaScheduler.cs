@@ -1,0 +1,229 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using LocalLlm.Native;
+
+namespace LocalLlm;
+
+/// <summary>
+/// Serves many concurrent requests from one model with continuous batching: one context holds a sequence per active
+/// request, and every decode call advances all of them by a token. New requests join between steps; a long prompt is
+/// evaluated in chunks interleaved with the other streams' tokens; a finished or cancelled request frees its KV
+/// cells at once.
+/// </summary>
+/// <remarks>
+/// Thread-safe: call <see cref="StreamAsync(string, LlamaGenerationOptions?, CancellationToken)"/> from as many callers as you like.
+/// Up to <see cref="LlamaSchedulerOptions.ParallelSequences"/> requests generate at once; the rest wait in a bounded,
+/// first-come-first-served queue. Each request has its own sampler chain and stop conditions. When a sequence's context
+/// fills, its request finishes with <see cref="LlamaFinishReason.ContextFull"/> (sequences do not shift).
+/// </remarks>
+public sealed partial class LlamaScheduler : IDisposable
+{
+    private readonly SafeLlamaContextHandle _context;
+    private readonly AbortFlag _abort = new();
+    private readonly Channel<ScheduledRequest> _queue;
+    private readonly ScheduledRequest?[] _slots;
+    private readonly Thread _worker;
+    private readonly CancellationTokenSource _shutdown = new();
+    private llama_batch _batch;
+    private bool _disposed;
+
+    /// <summary>Creates a scheduler over <paramref name="model"/> and starts its worker thread.</summary>
+    /// <param name="model">The loaded model; it stays alive while the scheduler exists.</param>
+    /// <param name="options">Parallel sequences, context per sequence, queue limits; null for the defaults.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="LlamaException">llama.cpp could not create the context.</exception>
+    public unsafe LlamaScheduler(LlamaModel model, LlamaSchedulerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new LlamaSchedulerOptions();
+        options.Validate();
+        Model = model;
+        Options = options;
+        int threads = options.ThreadCount ?? CpuTopology.PhysicalCoreCount;
+        int batchSize = Math.Max(options.PromptChunkSize + options.ParallelSequences, 512);
+
+        llama_context_params parameters = NativeMethods.llama_context_default_params();
+        parameters.n_ctx = (uint)(options.ContextSizePerSequence * options.ParallelSequences);
+        parameters.n_batch = (uint)batchSize;
+        parameters.n_ubatch = (uint)Math.Min(batchSize, 512);
+        parameters.n_seq_max = (uint)options.ParallelSequences;
+        parameters.kv_unified = 0; // each sequence owns its share of the cache: faster when prompts share little
+        parameters.n_threads = threads;
+        parameters.n_threads_batch = threads;
+        parameters.no_perf = 0;
+        parameters.abort_callback = AbortFlag.Callback;
+        parameters.abort_callback_data = _abort.CallbackData;
+        using (NativeLog.ErrorCapture errors = NativeLog.CaptureErrors())
+        {
+            _context = SafeLlamaContextHandle.Create(model.Handle, parameters);
+            if (_context.IsInvalid)
+            {
+                _abort.Dispose();
+                throw new LlamaException($"Could not create a {options.ParallelSequences}-sequence context for '{model.Path}': {errors.LastLine ?? "llama.cpp gave no reason"}");
+            }
+        }
+
+        ContextSizePerSequence = (int)NativeMethods.llama_n_ctx_seq(_context);
+        BatchSize = (int)NativeMethods.llama_n_batch(_context);
+        _batch = NativeMethods.llama_batch_init(BatchSize, 0, 1);
+        _slots = new ScheduledRequest?[options.ParallelSequences];
+        _queue = Channel.CreateBounded<ScheduledRequest>(new BoundedChannelOptions(options.MaxQueuedRequests)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _worker = new Thread(Run) { IsBackground = true, Name = $"LocalLlm scheduler ({Path.GetFileName(model.Path)})" };
+        _worker.Start();
+    }
+
+    /// <summary>Gets the model the scheduler runs.</summary>
+    public LlamaModel Model { get; }
+
+    /// <summary>Gets the options the scheduler was created with.</summary>
+    public LlamaSchedulerOptions Options { get; }
+
+    /// <summary>Gets each sequence's context window in tokens.</summary>
+    public int ContextSizePerSequence { get; }
+
+    /// <summary>Gets the most tokens one decode call takes.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Gets how many requests are generating right now.</summary>
+    public int ActiveRequests => _slots.Count(s => s is not null);
+
+    /// <summary>Streams a completion of <paramref name="prompt"/>, generated alongside the other active requests.</summary>
+    /// <param name="prompt">The prompt text.</param>
+    /// <param name="options">How to generate; null for the defaults.</param>
+    /// <param name="cancellationToken">Stops this request (while queued or generating) without disturbing the others.</param>
+    /// <returns>One update per generated token, then a final update with the finish reason and usage.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="prompt"/> is null.</exception>
+    /// <exception cref="LlamaContextOverflowException">The prompt does not fit in one sequence's context.</exception>
+    /// <exception cref="LlamaQueueFullException">The queue is full and the behaviour is <see cref="LlamaQueueFullBehavior.Fail"/>.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public IAsyncEnumerable<LlamaGenerationUpdate> StreamAsync(string prompt, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        options ??= new LlamaGenerationOptions();
+        options.Validate();
+        return StreamAsync(Model.Tokenizer.Tokenize(prompt, options.AddSpecialTokens, options.ParseSpecialTokens), options, cancellationToken);
+    }
+
+    /// <summary>Streams a completion of a prompt given as token ids, generated alongside the other active requests.</summary>
+    /// <param name="promptTokens">The prompt.</param>
+    /// <param name="options">How to generate; null for the defaults.</param>
+    /// <param name="cancellationToken">Stops this request (while queued or generating) without disturbing the others.</param>
+    /// <returns>One update per generated token, then a final update with the finish reason and usage.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="promptTokens"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="promptTokens"/> is empty.</exception>
+    /// <exception cref="LlamaContextOverflowException">The prompt does not fit in one sequence's context.</exception>
+    /// <exception cref="LlamaQueueFullException">The queue is full and the behaviour is <see cref="LlamaQueueFullBehavior.Fail"/>.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public IAsyncEnumerable<LlamaGenerationUpdate> StreamAsync(IReadOnlyList<int> promptTokens, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(promptTokens);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        options ??= new LlamaGenerationOptions();
+        options.Validate();
+        if (promptTokens.Count == 0)
+        {
+            throw new ArgumentException("The prompt has no tokens.", nameof(promptTokens));
+        }
+
+        if (promptTokens.Count >= ContextSizePerSequence)
+        {
+            throw new LlamaContextOverflowException(promptTokens.Count, ContextSizePerSequence);
+        }
+
+        return StreamCoreAsync(new ScheduledRequest([.. promptTokens], options, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Generates a whole completion alongside the other active requests.</summary>
+    /// <param name="prompt">The prompt text.</param>
+    /// <param name="options">How to generate; null for the defaults.</param>
+    /// <param name="cancellationToken">Stops this request.</param>
+    /// <returns>The completion.</returns>
+    /// <exception cref="LlamaContextOverflowException">The prompt does not fit in one sequence's context.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<LlamaCompletion> CompleteAsync(string prompt, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var text = new System.Text.StringBuilder();
+        var tokens = new List<int>();
+        await foreach (LlamaGenerationUpdate update in StreamAsync(prompt, options, cancellationToken).ConfigureAwait(false))
+        {
+            text.Append(update.Text);
+            if (update.TokenId is { } token)
+            {
+                tokens.Add(token);
+            }
+
+            if (update.FinishReason is { } reason)
+            {
+                return new LlamaCompletion(text.ToString(), tokens, reason, update.Usage!);
+            }
+        }
+
+        throw new InvalidOperationException("The completion ended without a final update.");
+    }
+
+    /// <summary>Stops every request, waits for the worker thread, and frees the context. Idempotent.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _abort.Abort = true;
+        _queue.Writer.TryComplete();
+        _shutdown.Cancel();
+        _worker.Join();
+        _arrivals.Dispose();
+        NativeMethods.llama_batch_free(_batch);
+        _context.Dispose();
+        _abort.Dispose();
+        _shutdown.Dispose();
+    }
+
+    /// <summary>For tests: the highest position each sequence holds in the KV cache (-1 when empty).</summary>
+    internal int[] SequencePositions()
+    {
+        nint memory = NativeMethods.llama_get_memory(_context);
+        return Enumerable.Range(0, _slots.Length).Select(s => NativeMethods.llama_memory_seq_pos_max(memory, s)).ToArray();
+    }
+
+    private async IAsyncEnumerable<LlamaGenerationUpdate> StreamCoreAsync(ScheduledRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (!_queue.Writer.TryWrite(request))
+        {
+            if (Options.QueueFullBehavior == LlamaQueueFullBehavior.Fail)
+            {
+                throw new LlamaQueueFullException(Options.MaxQueuedRequests);
+            }
+
+            await _queue.Writer.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        Signal();
+        using CancellationTokenRegistration wake = cancellationToken.UnsafeRegister(static state => ((LlamaScheduler)state!).Signal(), this);
+        bool completed = false;
+        try
+        {
+            await foreach (LlamaGenerationUpdate update in request.Updates.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                yield return update;
+            }
+
+            completed = true;
+        }
+        finally
+        {
+            if (!completed)
+            {
+                request.Abandon();
+                Signal();
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+namespace LocalLlm;
+
+/// <summary>How a <see cref="LlamaScheduler"/> shares one context among concurrent requests.</summary>
+public sealed class LlamaSchedulerOptions
+{
+    /// <summary>Gets or sets how many requests generate at once, each as its own sequence in every decode. Default: 4.</summary>
+    public int ParallelSequences { get; set; } = 4;
+
+    /// <summary>Gets or sets each sequence's context window in tokens (the context holds this many per sequence). Default: 2048.</summary>
+    public int ContextSizePerSequence { get; set; } = 2048;
+
+    /// <summary>Gets or sets the most prompt tokens one request evaluates per step, so a long prompt never stalls the other streams. Default: 256.</summary>
+    public int PromptChunkSize { get; set; } = 256;
+
+    /// <summary>Gets or sets how many requests may wait for a free sequence. Default: 64.</summary>
+    public int MaxQueuedRequests { get; set; } = 64;
+
+    /// <summary>Gets or sets what a request does when the queue is full. Default: <see cref="LlamaQueueFullBehavior.Wait"/>.</summary>
+    public LlamaQueueFullBehavior QueueFullBehavior { get; set; } = LlamaQueueFullBehavior.Wait;
+
+    /// <summary>Gets or sets the threads used. Default: null, the number of physical cores.</summary>
+    public int? ThreadCount { get; set; }
+
+    /// <summary>Gets or sets the seed used when a request's sampling leaves the seed random. Default: null (random).</summary>
+    public uint? Seed { get; set; }
+
+    /// <summary>Checks every value.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range; the message names the setting and value.</exception>
+    public void Validate()
+    {
+        Check(nameof(ParallelSequences), ParallelSequences, ParallelSequences is >= 1 and <= 256, "must be between 1 and 256");
+        Check(nameof(ContextSizePerSequence), ContextSizePerSequence, ContextSizePerSequence is >= 16 and <= 1 << 20, "must be between 16 and 1048576");
+        Check(nameof(PromptChunkSize), PromptChunkSize, PromptChunkSize is >= 1 and <= 1 << 16, "must be between 1 and 65536");
+        Check(nameof(MaxQueuedRequests), MaxQueuedRequests, MaxQueuedRequests is >= 1 and <= 1 << 20, "must be between 1 and 1048576");
+        Check(nameof(QueueFullBehavior), QueueFullBehavior, Enum.IsDefined(QueueFullBehavior), $"is not a defined {nameof(LlamaQueueFullBehavior)}");
+        if (ThreadCount is { } threads)
+        {
+            Check(nameof(ThreadCount), threads, threads is >= 1 and <= 1024, "must be between 1 and 1024");
+        }
+    }
+
+    private static void Check<T>(string name, T value, bool valid, string rule)
+    {
+        if (!valid)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} {rule}, but was {value}.");
+        }
+    }
+}

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using LocalLlm.Native;
+
+namespace LocalLlm;
+
+/// <summary>
+/// One request inside a <see cref="LlamaScheduler"/>: its prompt, its own sampler chain and stop state, and the
+/// channel its caller reads. Touched only by the scheduler's worker thread once admitted.
+/// </summary>
+internal sealed class ScheduledRequest : IDisposable
+{
+    private readonly Utf8TextAssembler _assembler = new();
+    private readonly StopStringMatcher _stops;
+    private readonly long _enqueued = Stopwatch.GetTimestamp();
+    private volatile bool _abandoned;
+    private long _promptStart;
+    private long _generationStart;
+
+    public ScheduledRequest(int[] prompt, LlamaGenerationOptions options, CancellationToken cancellationToken)
+    {
+        Prompt = prompt;
+        Options = options;
+        CancellationToken = cancellationToken;
+        _stops = new StopStringMatcher([.. options.StopStrings]);
+    }
+
+    public int[] Prompt { get; }
+
+    public LlamaGenerationOptions Options { get; }
+
+    public CancellationToken CancellationToken { get; }
+
+    public Channel<LlamaGenerationUpdate> Updates { get; } =
+        Channel.CreateUnbounded<LlamaGenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+    /// <summary>The sequence id while admitted, -1 while queued or after it finished.</summary>
+    public int Sequence { get; set; } = -1;
+
+    public SafeLlamaSamplerHandle? Sampler { get; set; }
+
+    /// <summary>How many prompt tokens are in the KV cache.</summary>
+    public int PromptEvaluated { get; set; }
+
+    public bool Prefilling => PromptEvaluated < Prompt.Length;
+
+    /// <summary>Gets a value indicating whether the caller cancelled or stopped reading.</summary>
+    public bool IsCancelled => _abandoned || CancellationToken.IsCancellationRequested;
+
+    /// <summary>The caller stopped reading before the end: the scheduler drops the request at its next step.</summary>
+    public void Abandon() => _abandoned = true;
+
+    /// <summary>The token sampled last step, decoded this step.</summary>
+    public int PendingToken { get; set; } = -1;
+
+    /// <summary>The batch row whose logits this request samples from after the current decode, or -1.</summary>
+    public int OutputRow { get; set; } = -1;
+
+    public int Generated { get; private set; }
+
+    /// <summary>Tokens this sequence holds in the KV cache.</summary>
+    public int Position => PromptEvaluated + Math.Max(0, Generated - 1);
+
+    /// <summary>Time from submission to the first generated token.</summary>
+    public TimeSpan? TimeToFirstToken { get; private set; }
+
+    public void MarkAdmitted(int sequence)
+    {
+        Sequence = sequence;
+        _promptStart = Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>Handles a sampled token; returns the finish reason when the request is done.</summary>
+    public LlamaFinishReason? Accept(int token, LlamaTokenizer tokenizer, int contextPerSequence, Span<byte> piece)
+    {
+        if (Generated == 0)
+        {
+            _generationStart = Stopwatch.GetTimestamp();
+            TimeToFirstToken = Stopwatch.GetElapsedTime(_enqueued);
+        }
+
+        if (tokenizer.IsEndOfGeneration(token))
+        {
+            return LlamaFinishReason.Stop;
+        }
+
+        Generated++;
+        if (!tokenizer.TryGetTokenBytes(token, piece, out int length))
+        {
+            throw new LlamaException($"Token {token}'s text is longer than {piece.Length} bytes.");
+        }
+
+        string text = _stops.Append(_assembler.Append(piece[..length]));
+        Updates.Writer.TryWrite(new LlamaGenerationUpdate { Text = text, TokenId = token });
+        if (_stops.Stopped)
+        {
+            return LlamaFinishReason.Stop;
+        }
+
+        if (Generated == Options.MaxTokens)
+        {
+            return LlamaFinishReason.Length;
+        }
+
+        if (Position >= contextPerSequence)
+        {
+            return LlamaFinishReason.ContextFull;
+        }
+
+        PendingToken = token;
+        return null;
+    }
+
+    public void Finish(LlamaFinishReason reason)
+    {
+        string rest = _stops.Append(_assembler.Flush()) + _stops.Flush();
+        TimeSpan promptTime = _generationStart == 0 ? Stopwatch.GetElapsedTime(_promptStart) : Stopwatch.GetElapsedTime(_promptStart, _generationStart);
+        var usage = new LlamaUsage
+        {
+            PromptTokens = Prompt.Length,
+            GeneratedTokens = Generated,
+            PromptEvaluationTime = promptTime,
+            GenerationTime = _generationStart == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(_generationStart),
+            TimeToFirstToken = TimeToFirstToken,
+        };
+        Updates.Writer.TryWrite(new LlamaGenerationUpdate { Text = rest, FinishReason = reason, Usage = usage });
+        Updates.Writer.TryComplete();
+    }
+
+    public void Fail(Exception exception) => Updates.Writer.TryComplete(exception);
+
+    public void Dispose() => Sampler?.Dispose();
+}

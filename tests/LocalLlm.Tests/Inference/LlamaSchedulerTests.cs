@@ -1,0 +1,175 @@
+namespace LocalLlm.Tests.Inference;
+
+/// <summary>Continuous batching: many requests, one context, one decode per step.</summary>
+public sealed class LlamaSchedulerTests : TinyModelFixture
+{
+    private static readonly string[] Prompts =
+    [
+        "The llama walked up the mountain",
+        "In the beginning there was a single token",
+        "Recipe for bread: flour, water,",
+        "function add(a, b) { return",
+    ];
+
+    private LlamaScheduler CreateScheduler(int parallel = 4, int queue = 64, LlamaQueueFullBehavior full = LlamaQueueFullBehavior.Wait, int chunk = 256) =>
+        new(Model, new LlamaSchedulerOptions { ParallelSequences = parallel, ContextSizePerSequence = 512, ThreadCount = 2, MaxQueuedRequests = queue, QueueFullBehavior = full, PromptChunkSize = chunk });
+
+    [Test]
+    public async Task ConcurrentPrompts_EachContinueTheirOwnPrompt_ExactlyAsWhenRunAlone()
+    {
+        using LlamaScheduler scheduler = CreateScheduler();
+        var alone = new List<IReadOnlyList<int>>();
+        foreach (string prompt in Prompts)
+        {
+            alone.Add((await scheduler.CompleteAsync(prompt, Greedy(16))).TokenIds);
+        }
+
+        LlamaCompletion[] together = await Task.WhenAll(Prompts.Select(p => scheduler.CompleteAsync(p, Greedy(16))));
+
+        for (int i = 0; i < Prompts.Length; i++)
+        {
+            Assert.That(together[i].TokenIds, Is.EqualTo(alone[i]), $"prompt {i}");
+        }
+
+        Assert.That(alone.Select(a => string.Join(',', a)).Distinct().Count(), Is.EqualTo(Prompts.Length), "the prompts lead to different continuations");
+        Assert.That(together.Select(t => t.Usage.TimeToFirstToken), Has.All.Not.Null);
+    }
+
+    [Test]
+    public async Task SchedulerOutput_MatchesASingleSession()
+    {
+        using LlamaScheduler scheduler = CreateScheduler(parallel: 2);
+        using LlamaSession session = CreateSession();
+
+        LlamaCompletion batched = await scheduler.CompleteAsync(Prompts[0], Greedy(12));
+        LlamaCompletion single = await session.CompleteAsync(Prompts[0], Greedy(12));
+
+        Assert.That(batched.TokenIds, Is.EqualTo(single.TokenIds));
+    }
+
+    [Test]
+    public async Task CancellingOneStream_LeavesTheOthersIntact_AndTheKvCacheEndsEmpty()
+    {
+        using LlamaScheduler scheduler = CreateScheduler(parallel: 3);
+        IReadOnlyList<int> expectedA = (await scheduler.CompleteAsync(Prompts[0], Greedy(20))).TokenIds;
+        IReadOnlyList<int> expectedC = (await scheduler.CompleteAsync(Prompts[2], Greedy(20))).TokenIds;
+        using var cancelB = new CancellationTokenSource();
+
+        Task<LlamaCompletion> a = scheduler.CompleteAsync(Prompts[0], Greedy(20));
+        Task<int> b = CountUntilCancelled(scheduler.StreamAsync(Prompts[1], Greedy(10_000), cancelB.Token), cancelB, after: 3);
+        Task<LlamaCompletion> c = scheduler.CompleteAsync(Prompts[2], Greedy(20));
+
+        Assert.That(async () => await b, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That((await a).TokenIds, Is.EqualTo(expectedA));
+        Assert.That((await c).TokenIds, Is.EqualTo(expectedC));
+        await WaitUntil(() => scheduler.ActiveRequests == 0);
+        Assert.That(scheduler.SequencePositions(), Is.All.EqualTo(-1), "every sequence's KV cells were freed");
+    }
+
+    [Test]
+    public async Task ALongPrompt_IsEvaluatedInChunks_WhileAnotherStreamKeepsGenerating()
+    {
+        using LlamaScheduler scheduler = CreateScheduler(parallel: 2, chunk: 32);
+        string longPrompt = string.Concat(Enumerable.Repeat("The llama crossed the valley. ", 60));
+        int streamedDuringPrefill = 0;
+        bool longStarted = false;
+        bool longFirstToken = false;
+
+        Task streaming = Task.Run(async () =>
+        {
+            await foreach (LlamaGenerationUpdate update in scheduler.StreamAsync(Prompts[0], Greedy(400)))
+            {
+                if (Volatile.Read(ref longFirstToken))
+                {
+                    break;
+                }
+
+                if (Volatile.Read(ref longStarted))
+                {
+                    Interlocked.Increment(ref streamedDuringPrefill);
+                }
+            }
+        });
+        await WaitUntil(() => scheduler.ActiveRequests == 1);
+        Volatile.Write(ref longStarted, true);
+        await foreach (LlamaGenerationUpdate update in scheduler.StreamAsync(longPrompt, Greedy(2)))
+        {
+            Volatile.Write(ref longFirstToken, true);
+        }
+
+        await streaming;
+        int promptTokens = Model.Tokenizer.Tokenize(longPrompt).Length;
+        TestContext.Out.WriteLine($"{promptTokens}-token prompt in chunks of 32; the other stream got {streamedDuringPrefill} tokens meanwhile");
+        Assert.That(streamedDuringPrefill, Is.GreaterThanOrEqualTo((promptTokens / 32) - 2));
+    }
+
+    [Test]
+    public async Task AFullQueue_FailsNewRequests_WhenToldTo()
+    {
+        using LlamaScheduler scheduler = CreateScheduler(parallel: 1, queue: 1, full: LlamaQueueFullBehavior.Fail);
+        using var stop = new CancellationTokenSource();
+        await using IAsyncEnumerator<LlamaGenerationUpdate> running = scheduler.StreamAsync(Prompts[0], Greedy(10_000), stop.Token).GetAsyncEnumerator();
+        Assert.That(await running.MoveNextAsync(), Is.True);
+        Task<LlamaCompletion> queued = scheduler.CompleteAsync(Prompts[1], Greedy(2));
+
+        var ex = Assert.ThrowsAsync<LlamaQueueFullException>(() => scheduler.CompleteAsync(Prompts[2], Greedy(2)));
+
+        Assert.That(ex!.Capacity, Is.EqualTo(1));
+        await stop.CancelAsync();
+        Assert.That((await queued).TokenIds, Has.Count.EqualTo(2), "the queued request ran once the first one stopped");
+    }
+
+    [Test]
+    public async Task MoreRequestsThanSequences_WaitTheirTurnAndAllFinish()
+    {
+        using LlamaScheduler scheduler = CreateScheduler(parallel: 2, queue: 2);
+
+        LlamaCompletion[] results = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => scheduler.CompleteAsync(Prompts[i % Prompts.Length], Greedy(4))));
+
+        Assert.That(results.Select(r => r.TokenIds.Count), Is.All.EqualTo(4));
+    }
+
+    [Test]
+    public void APromptLongerThanASequencesContext_IsRejected()
+    {
+        using LlamaScheduler scheduler = CreateScheduler();
+        string longPrompt = string.Concat(Enumerable.Repeat("llama ", 600));
+
+        var ex = Assert.Throws<LlamaContextOverflowException>(() => scheduler.StreamAsync(longPrompt));
+
+        Assert.That(ex!.ContextSize, Is.EqualTo(scheduler.ContextSizePerSequence));
+    }
+
+    [Test]
+    public void InvalidOptions_ThrowNamingTheSetting()
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new LlamaScheduler(Model, new LlamaSchedulerOptions { ParallelSequences = 0 }));
+
+        Assert.That(ex!.ParamName, Is.EqualTo("ParallelSequences"));
+        Assert.That(ex.Message, Does.Contain("was 0"));
+    }
+
+    private static async Task<int> CountUntilCancelled(IAsyncEnumerable<LlamaGenerationUpdate> updates, CancellationTokenSource cancel, int after)
+    {
+        int count = 0;
+        await foreach (LlamaGenerationUpdate update in updates)
+        {
+            if (++count == after)
+            {
+                await cancel.CancelAsync();
+            }
+        }
+
+        return count;
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        for (int i = 0; i < 500 && !condition(); i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.That(condition(), Is.True, "condition not reached within 5 s");
+    }
+}
