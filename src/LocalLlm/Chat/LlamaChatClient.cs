@@ -22,9 +22,11 @@ public sealed class LlamaChatClient : IChatClient
     private readonly Func<CancellationToken, ValueTask<LlamaModel>> _modelProvider;
     private readonly LlamaChatClientOptions _options;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly SemaphoreSlim _initialization = new(1, 1);
     private LlamaModel? _model;
     private LlamaChatTemplate? _template;
     private LlamaSession? _session;
+    private LlamaScheduler? _scheduler;
     private bool _disposed;
 
     /// <summary>Creates a chat client over a loaded model. The client does not own the model: dispose it yourself.</summary>
@@ -44,6 +46,10 @@ public sealed class LlamaChatClient : IChatClient
         _modelProvider = modelProvider;
         _options = options ?? new LlamaChatClientOptions();
         _options.Context.Validate();
+        if (_options.ParallelSequences is < 1 or > 256)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), _options.ParallelSequences, $"ParallelSequences must be between 1 and 256, but was {_options.ParallelSequences}.");
+        }
     }
 
     /// <summary>Gets the usage of the most recent request, or null before the first.</summary>
@@ -100,7 +106,9 @@ public sealed class LlamaChatClient : IChatClient
 
         _disposed = true;
         _session?.Dispose();
+        _scheduler?.Dispose();
         _gate.Dispose();
+        _initialization.Dispose();
     }
 
     private async IAsyncEnumerable<ChatResponseUpdate> StreamAsync(
@@ -108,49 +116,27 @@ public sealed class LlamaChatClient : IChatClient
         LlamaGenerationOptions generation,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        if (_scheduler is { } scheduler)
+        {
+            // Batched: requests generate side by side, each in its own sequence; no queue for the context here.
+            int[] prompt = BuildPrompt(conversation, generation, scheduler.ContextSizePerSequence);
+            await foreach (ChatResponseUpdate update in ToChatUpdates(scheduler.StreamAsync(prompt, generation, cancellationToken)).ConfigureAwait(false))
+            {
+                yield return update;
+            }
+
+            yield break;
+        }
+
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            LlamaSession session = await EnsureSessionAsync(cancellationToken).ConfigureAwait(false);
-            int[] prompt = ChatPrompt.Build(
-                _template!,
-                session.Model.Tokenizer,
-                conversation,
-                session.ContextSize,
-                ChatPrompt.Reserve(generation.MaxTokens, session.ContextSize),
-                _options.HistoryPolicy,
-                out _);
-
-            string responseId = Guid.NewGuid().ToString("N");
-            string? modelId = ModelId(session.Model);
-            DateTimeOffset created = DateTimeOffset.UtcNow;
-            await foreach (LlamaGenerationUpdate update in session.StreamAsync(prompt, generation, cancellationToken).ConfigureAwait(false))
+            LlamaSession session = _session!;
+            int[] prompt = BuildPrompt(conversation, generation, session.ContextSize);
+            await foreach (ChatResponseUpdate update in ToChatUpdates(session.StreamAsync(prompt, generation, cancellationToken)).ConfigureAwait(false))
             {
-                var chatUpdate = new ChatResponseUpdate(ChatRole.Assistant, update.Text)
-                {
-                    ResponseId = responseId,
-                    MessageId = responseId,
-                    ModelId = modelId,
-                    CreatedAt = created,
-                };
-
-                if (update.FinishReason is { } reason)
-                {
-                    chatUpdate.FinishReason = reason == LlamaFinishReason.Stop ? ChatFinishReason.Stop : ChatFinishReason.Length;
-                    chatUpdate.Contents.Add(new UsageContent(new UsageDetails
-                    {
-                        InputTokenCount = update.Usage!.PromptTokens,
-                        OutputTokenCount = update.Usage.GeneratedTokens,
-                        TotalTokenCount = update.Usage.PromptTokens + update.Usage.GeneratedTokens,
-                        CachedInputTokenCount = update.Usage.CachedPromptTokens,
-                    }));
-                }
-                else if (update.Text.Length == 0)
-                {
-                    continue;
-                }
-
-                yield return chatUpdate;
+                yield return update;
             }
         }
         finally
@@ -159,18 +145,91 @@ public sealed class LlamaChatClient : IChatClient
         }
     }
 
-    private async ValueTask<LlamaSession> EnsureSessionAsync(CancellationToken cancellationToken)
+    private int[] BuildPrompt(LlamaChatMessage[] conversation, LlamaGenerationOptions generation, int contextSize) =>
+        ChatPrompt.Build(
+            _template!,
+            _model!.Tokenizer,
+            conversation,
+            contextSize,
+            ChatPrompt.Reserve(generation.MaxTokens, contextSize),
+            _options.HistoryPolicy,
+            out _);
+
+    private async IAsyncEnumerable<ChatResponseUpdate> ToChatUpdates(IAsyncEnumerable<LlamaGenerationUpdate> updates)
     {
-        if (_session is not null)
+        string responseId = Guid.NewGuid().ToString("N");
+        string? modelId = ModelId(_model);
+        DateTimeOffset created = DateTimeOffset.UtcNow;
+        await foreach (LlamaGenerationUpdate update in updates.ConfigureAwait(false))
         {
-            return _session;
+            var chatUpdate = new ChatResponseUpdate(ChatRole.Assistant, update.Text)
+            {
+                ResponseId = responseId,
+                MessageId = responseId,
+                ModelId = modelId,
+                CreatedAt = created,
+            };
+
+            if (update.FinishReason is { } reason)
+            {
+                chatUpdate.FinishReason = reason == LlamaFinishReason.Stop ? ChatFinishReason.Stop : ChatFinishReason.Length;
+                chatUpdate.Contents.Add(new UsageContent(new UsageDetails
+                {
+                    InputTokenCount = update.Usage!.PromptTokens,
+                    OutputTokenCount = update.Usage.GeneratedTokens,
+                    TotalTokenCount = update.Usage.PromptTokens + update.Usage.GeneratedTokens,
+                    CachedInputTokenCount = update.Usage.CachedPromptTokens,
+                }));
+            }
+            else if (update.Text.Length == 0)
+            {
+                continue;
+            }
+
+            yield return chatUpdate;
+        }
+    }
+
+    private async ValueTask EnsureInitializedAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _template) is not null)
+        {
+            return;
         }
 
-        LlamaModel model = await _modelProvider(cancellationToken).ConfigureAwait(false);
-        _template = _options.TemplateName is { } name ? LlamaChatTemplate.FromName(name) : LlamaChatTemplate.FromModel(model);
-        _model = model;
-        _session = new LlamaSession(model, _options.Context);
-        return _session;
+        await _initialization.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_template is not null)
+            {
+                return;
+            }
+
+            LlamaModel model = await _modelProvider(cancellationToken).ConfigureAwait(false);
+            LlamaChatTemplate template = _options.TemplateName is { } name ? LlamaChatTemplate.FromName(name) : LlamaChatTemplate.FromModel(model);
+            _model = model;
+            if (_options.ParallelSequences > 1)
+            {
+                int trained = model.Metadata.TrainedContextLength;
+                _scheduler = new LlamaScheduler(model, new LlamaSchedulerOptions
+                {
+                    ParallelSequences = _options.ParallelSequences,
+                    ContextSizePerSequence = _options.Context.ContextSize ?? (trained > 0 ? Math.Min(trained, LlamaContextOptions.DefaultContextSizeLimit) : LlamaContextOptions.DefaultContextSizeLimit),
+                    ThreadCount = _options.Context.ThreadCount,
+                    Seed = _options.Context.Seed,
+                });
+            }
+            else
+            {
+                _session = new LlamaSession(model, _options.Context);
+            }
+
+            Volatile.Write(ref _template, template);
+        }
+        finally
+        {
+            _initialization.Release();
+        }
     }
 
     private string? ModelId(LlamaModel? model) => _options.ModelId ?? (model is null ? null : Path.GetFileNameWithoutExtension(model.Path));

@@ -40,6 +40,13 @@ public sealed class LocalLlmOptions
     [Range(1, int.MaxValue)]
     public int DefaultMaxOutputTokens { get; set; } = 512;
 
+    /// <summary>
+    /// Gets or sets how many chat requests generate at once with continuous batching. Default: 1 (one at a time, with
+    /// KV-cache reuse across turns).
+    /// </summary>
+    [Range(1, 256)]
+    public int ParallelSequences { get; set; } = 1;
+
     /// <summary>Gets or sets a value indicating whether the model loads while the host starts rather than on first use. Default: false.</summary>
     public bool WarmUp { get; set; }
 
@@ -56,5 +63,6 @@ public sealed class LocalLlmOptions
         TemplateName = ChatTemplate,
         HistoryPolicy = HistoryPolicy,
         DefaultMaxOutputTokens = DefaultMaxOutputTokens,
+        ParallelSequences = ParallelSequences,
     };
 }

@@ -31,6 +31,7 @@ internal sealed class LocalLlmOptionsValidator(ILoggerFactory? loggerFactory = n
             Check(failures, prefix, nameof(LocalLlmOptions.ThreadCount), threads, threads is >= 1 and <= 1024, "must be between 1 and 1024");
         }
 
+        Check(failures, prefix, nameof(LocalLlmOptions.ParallelSequences), options.ParallelSequences, options.ParallelSequences is >= 1 and <= 256, "must be between 1 and 256");
         Check(failures, prefix, nameof(LocalLlmOptions.DefaultMaxOutputTokens), options.DefaultMaxOutputTokens, options.DefaultMaxOutputTokens >= 1, "must be at least 1");
         Check(failures, prefix, nameof(LocalLlmOptions.HistoryPolicy), options.HistoryPolicy, Enum.IsDefined(options.HistoryPolicy), $"is not a defined {nameof(LlamaChatHistoryPolicy)}");
         if (options.ChatTemplate is { } template && !BuiltInTemplateNames(options).Contains(template, StringComparer.Ordinal))

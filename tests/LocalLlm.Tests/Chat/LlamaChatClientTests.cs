@@ -102,6 +102,24 @@ public sealed class LlamaChatClientTests : TinyModelFixture
     }
 
     [Test]
+    public async Task WithParallelSequences_ConcurrentConversationsAreBatched_AndEachGetsItsOwnReply()
+    {
+        ChatMessage[][] conversations = new[] { "The llama", "Bread needs", "Once upon a", "In code, add" }.Select(q => new[] { new ChatMessage(ChatRole.User, q) }).ToArray();
+        var options = new ChatOptions { MaxOutputTokens = 6, Temperature = 0 };
+        using LlamaChatClient sequential = CreateClient();
+        string[] expected = new string[conversations.Length];
+        for (int i = 0; i < conversations.Length; i++)
+        {
+            expected[i] = (await sequential.GetResponseAsync(conversations[i], options)).Text;
+        }
+
+        using var batched = new LlamaChatClient(Model, new LlamaChatClientOptions { ParallelSequences = 4, Context = new LlamaContextOptions { ContextSize = 256, ThreadCount = 2 } });
+        ChatResponse[] responses = await Task.WhenAll(conversations.Select(c => batched.GetResponseAsync(c, options)));
+
+        Assert.That(responses.Select(r => r.Text), Is.EqualTo(expected));
+    }
+
+    [Test]
     public async Task CancellingARequestWhileItWaitsInTheQueue_ThrowsAndLeavesTheRunningOneIntact()
     {
         using LlamaChatClient client = CreateClient();
