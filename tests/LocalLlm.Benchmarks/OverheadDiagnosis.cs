@@ -107,13 +107,25 @@ internal static class OverheadDiagnosis
 
     private static double Percentile(double[] sorted, double fraction) => sorted[(int)Math.Round(fraction * (sorted.Length - 1))];
 
+    /// <summary>What the abort callback reads, as LlamaSession's does: one volatile flag behind a GCHandle.</summary>
+    private sealed class AbortFlag
+    {
+        private volatile bool _abort;
+
+        public bool Abort
+        {
+            get => _abort;
+            set => _abort = value;
+        }
+    }
+
     /// <summary>The raw loop, optionally with an abort callback on its context and the SDK's managed per-token work.</summary>
     private sealed class Loop : IDisposable
     {
         private readonly SafeLlamaContextHandle _context;
         private readonly LlamaTokenizer _tokenizer;
         private readonly nint _vocab;
-        private readonly LlamaSession.AbortState _abort = new();
+        private readonly AbortFlag _abort = new();
         private readonly GCHandle _abortHandle;
         private readonly List<int> _evaluated = [];
 
@@ -292,7 +304,7 @@ internal static class OverheadDiagnosis
         [UnmanagedCallersOnly(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
         private static byte ShouldAbort(nint data)
         {
-            var state = (LlamaSession.AbortState)GCHandle.FromIntPtr(data).Target!;
+            var state = (AbortFlag)GCHandle.FromIntPtr(data).Target!;
             return state.Abort ? (byte)1 : (byte)0;
         }
 
