@@ -16,8 +16,10 @@ public sealed partial class LlamaSession
         private readonly int[] _prompt;
         private readonly LlamaGenerationOptions _options;
         private readonly CancellationToken _cancellationToken;
+        // The caller's loop body runs on the worker between tokens, as in a plain native loop: waking a thread-pool
+        // thread for every token instead costs a scheduler tick whenever llama.cpp's threads hold every core.
         private readonly Channel<LlamaGenerationUpdate> _updates =
-            Channel.CreateUnbounded<LlamaGenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+            Channel.CreateUnbounded<LlamaGenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = true });
         private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Action _throwIfCancelled;
         private volatile bool _stopRequested;
