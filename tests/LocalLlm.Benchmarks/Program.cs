@@ -10,6 +10,11 @@ internal static class Program
 {
     private static async Task<int> Main(string[] args)
     {
+        if (args.Contains("--batched"))
+        {
+            return await BatchedBenchmark.RunAsync(args).ConfigureAwait(false);
+        }
+
         BenchmarkSettings? settings;
         try
         {

@@ -117,8 +117,16 @@ public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
         }
 
         _disposed = true;
-        _worker?.Dispose();
-        _context?.Dispose();
+        EmbeddingContext? context = _context;
+        if (_worker is null)
+        {
+            context?.Dispose();
+        }
+        else
+        {
+            _worker.Dispose(afterLastWork: () => context?.Dispose());
+        }
+
         _gate.Dispose();
     }
 

@@ -10,6 +10,7 @@ internal sealed class InferenceWorker : IDisposable
 {
     private readonly BlockingCollection<Action> _work = new();
     private readonly Thread _thread;
+    private Action? _afterLastWork;
 
     public InferenceWorker(string name)
     {
@@ -20,18 +21,26 @@ internal sealed class InferenceWorker : IDisposable
     /// <summary>Queues work; it runs after everything queued before it.</summary>
     public void Post(Action work) => _work.Add(work);
 
-    /// <summary>Stops accepting work, lets queued work finish, and waits for the thread to end.</summary>
-    public void Dispose()
-    {
-        if (!_work.IsAddingCompleted)
-        {
-            _work.CompleteAdding();
-            if (Thread.CurrentThread != _thread)
-            {
-                _thread.Join();
-            }
+    /// <summary>Stops accepting work and waits for queued work to finish.</summary>
+    public void Dispose() => Dispose(afterLastWork: null);
 
-            _work.Dispose();
+    /// <summary>
+    /// Stops accepting work; once queued work has finished, runs <paramref name="afterLastWork"/> (freeing what the work
+    /// used). Called from the worker itself (a caller's loop body runs there between tokens), it returns at once and the
+    /// worker frees everything after the current work unwinds, instead of joining itself.
+    /// </summary>
+    public void Dispose(Action? afterLastWork)
+    {
+        if (_work.IsAddingCompleted)
+        {
+            return;
+        }
+
+        _afterLastWork = afterLastWork;
+        _work.CompleteAdding();
+        if (Thread.CurrentThread != _thread)
+        {
+            _thread.Join();
         }
     }
 
@@ -41,5 +50,8 @@ internal sealed class InferenceWorker : IDisposable
         {
             work();
         }
+
+        _work.Dispose();
+        _afterLastWork?.Invoke();
     }
 }

@@ -41,7 +41,7 @@ public sealed partial class LlamaSession
 
         public LlamaUsage? Usage { get; private set; }
 
-        private bool Cancelled => _stopRequested || _cancellationToken.IsCancellationRequested;
+        private bool Cancelled => _stopRequested || _cancellationToken.IsCancellationRequested || _session._disposed;
 
         public void Stop()
         {

@@ -217,9 +217,11 @@ public sealed partial class LlamaSession : IDisposable
 
         _disposed = true;
         _abort.Abort = true;
-        _worker.Dispose();
-        _context.Dispose();
-        _abort.Dispose();
+        _worker.Dispose(afterLastWork: () =>
+        {
+            _context.Dispose();
+            _abort.Dispose();
+        });
     }
 
     private async IAsyncEnumerable<LlamaGenerationUpdate> StreamCoreAsync(

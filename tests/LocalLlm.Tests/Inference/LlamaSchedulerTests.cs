@@ -141,6 +141,28 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
     }
 
     [Test]
+    public async Task DisposingTheSchedulerFromInsideAStream_FailsTheRequestsWithoutCrashing()
+    {
+        LlamaScheduler scheduler = CreateScheduler(parallel: 2);
+        int received = 0;
+
+        Assert.That(async () =>
+        {
+            await foreach (LlamaGenerationUpdate update in scheduler.StreamAsync(Prompts[0], Greedy(10_000)))
+            {
+                if (++received == 3)
+                {
+                    scheduler.Dispose();
+                }
+            }
+        }, Throws.InstanceOf<ObjectDisposedException>());
+
+        Assert.That(received, Is.LessThan(10));
+        using LlamaScheduler another = CreateScheduler(parallel: 1);
+        Assert.That((await another.CompleteAsync(Prompts[1], Greedy(2))).TokenIds, Has.Count.EqualTo(2));
+    }
+
+    [Test]
     public void InvalidOptions_ThrowNamingTheSetting()
     {
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new LlamaScheduler(Model, new LlamaSchedulerOptions { ParallelSequences = 0 }));

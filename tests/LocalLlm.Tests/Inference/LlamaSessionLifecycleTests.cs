@@ -151,6 +151,29 @@ public sealed class LlamaSessionLifecycleTests : TinyModelFixture
     }
 
     [Test]
+    public async Task DisposingTheSessionFromInsideTheStream_EndsTheStreamWithoutCrashing()
+    {
+        LlamaSession session = CreateSession();
+        int received = 0;
+
+        Assert.That(async () =>
+        {
+            await foreach (string piece in session.GenerateAsync(Prompt, Greedy(10_000)))
+            {
+                if (++received == 3)
+                {
+                    session.Dispose();
+                }
+            }
+        }, Throws.InstanceOf<OperationCanceledException>());
+
+        Assert.That(received, Is.LessThan(10));
+        Assert.That(() => session.Reset(), Throws.TypeOf<ObjectDisposedException>());
+        using LlamaSession another = CreateSession();
+        Assert.That((await another.CompleteAsync(Prompt, Greedy(2))).TokenIds, Has.Count.EqualTo(2));
+    }
+
+    [Test]
     public void InvalidOptions_ThrowNamingTheSettingAndValue()
     {
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new LlamaSession(Model, new LlamaContextOptions { ThreadCount = 0 }));

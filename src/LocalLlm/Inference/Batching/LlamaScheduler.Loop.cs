@@ -9,6 +9,7 @@ public sealed partial class LlamaScheduler
 {
     private readonly SemaphoreSlim _arrivals = new(0);
     private int _prefillCursor;
+    private bool _freeOnExit;
 
     private void Signal()
     {
@@ -68,6 +69,11 @@ public sealed partial class LlamaScheduler
         while (_queue.Reader.TryRead(out ScheduledRequest? waiting))
         {
             waiting.Fail(disposed);
+        }
+
+        if (_freeOnExit)
+        {
+            FreeNativeResources();
         }
     }
 

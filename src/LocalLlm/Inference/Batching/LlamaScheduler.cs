@@ -178,7 +178,20 @@ public sealed partial class LlamaScheduler : IDisposable
         _abort.Abort = true;
         _queue.Writer.TryComplete();
         _shutdown.Cancel();
+        if (Thread.CurrentThread == _worker)
+        {
+            // Disposed from a caller's loop body, which runs on the worker: the worker frees the context itself once
+            // this step has unwound, instead of joining itself.
+            _freeOnExit = true;
+            return;
+        }
+
         _worker.Join();
+        FreeNativeResources();
+    }
+
+    private void FreeNativeResources()
+    {
         _arrivals.Dispose();
         NativeMethods.llama_batch_free(_batch);
         _context.Dispose();

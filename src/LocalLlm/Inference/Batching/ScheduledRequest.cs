@@ -31,6 +31,8 @@ internal sealed class ScheduledRequest : IDisposable
 
     public CancellationToken CancellationToken { get; }
 
+    // Readers continue on the thread pool, never inline on the scheduler's thread: one caller blocking in its loop
+    // body must not stall every other stream.
     public Channel<LlamaGenerationUpdate> Updates { get; } =
         Channel.CreateUnbounded<LlamaGenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
