@@ -210,11 +210,10 @@ public sealed class LlamaChatClient : IChatClient
             _model = model;
             if (_options.ParallelSequences > 1)
             {
-                int trained = model.Metadata.TrainedContextLength;
                 _scheduler = new LlamaScheduler(model, new LlamaSchedulerOptions
                 {
                     ParallelSequences = _options.ParallelSequences,
-                    ContextSizePerSequence = _options.Context.ContextSize ?? (trained > 0 ? Math.Min(trained, LlamaContextOptions.DefaultContextSizeLimit) : LlamaContextOptions.DefaultContextSizeLimit),
+                    ContextSizePerSequence = _options.Context.ContextSize ?? InferenceContexts.DefaultSize(model),
                     ThreadCount = _options.Context.ThreadCount,
                     Seed = _options.Context.Seed,
                 });

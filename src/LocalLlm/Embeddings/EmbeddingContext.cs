@@ -17,8 +17,7 @@ internal sealed unsafe class EmbeddingContext : IDisposable
     public EmbeddingContext(LlamaModel model, LlamaEmbeddingOptions options)
     {
         _model = model;
-        int trained = model.Metadata.TrainedContextLength;
-        int contextSize = options.ContextSize ?? (trained > 0 ? Math.Min(trained, LlamaContextOptions.DefaultContextSizeLimit) : 512);
+        int contextSize = options.ContextSize ?? InferenceContexts.DefaultSize(model, fallback: 512);
         int threads = options.ThreadCount ?? CpuTopology.PhysicalCoreCount;
         llama_context_params parameters = NativeMethods.llama_context_default_params();
         parameters.n_ctx = (uint)contextSize;
@@ -30,18 +29,7 @@ internal sealed unsafe class EmbeddingContext : IDisposable
         parameters.n_threads_batch = threads;
         parameters.embeddings = 1;
         parameters.pooling_type = options.Pooling is { } pooling ? (llama_pooling_type)pooling : llama_pooling_type.LLAMA_POOLING_TYPE_UNSPECIFIED;
-        parameters.abort_callback = AbortFlag.Callback;
-        parameters.abort_callback_data = _abort.CallbackData;
-
-        using (NativeLog.ErrorCapture errors = NativeLog.CaptureErrors())
-        {
-            _context = SafeLlamaContextHandle.Create(model.Handle, parameters);
-            if (_context.IsInvalid)
-            {
-                _abort.Dispose();
-                throw new LlamaException($"Could not create an embedding context for '{model.Path}': {errors.LastLine ?? "llama.cpp gave no reason"}");
-            }
-        }
+        _context = InferenceContexts.Create(model, parameters, _abort, "an embedding context");
 
         ContextSize = (int)NativeMethods.llama_n_ctx(_context);
         MaxSequences = options.MaxSequencesPerBatch;

@@ -32,7 +32,7 @@ public sealed partial class LlamaSession : IDisposable
     /// <exception cref="ObjectDisposedException"><paramref name="model"/> has been disposed.</exception>
     /// <exception cref="NotSupportedException">The model cannot generate text (an embedding or encoder-only model).</exception>
     /// <exception cref="LlamaException">llama.cpp could not create the context (for example, not enough memory for the KV cache).</exception>
-    public unsafe LlamaSession(LlamaModel model, LlamaContextOptions? options = null)
+    public LlamaSession(LlamaModel model, LlamaContextOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new LlamaContextOptions();
@@ -45,8 +45,7 @@ public sealed partial class LlamaSession : IDisposable
 
         Model = model;
         Options = options;
-        int trained = model.Metadata.TrainedContextLength;
-        int contextSize = options.ContextSize ?? (trained > 0 ? Math.Min(trained, LlamaContextOptions.DefaultContextSizeLimit) : LlamaContextOptions.DefaultContextSizeLimit);
+        int contextSize = options.ContextSize ?? InferenceContexts.DefaultSize(model);
         int threads = options.ThreadCount ?? CpuTopology.PhysicalCoreCount;
 
         llama_context_params parameters = NativeMethods.llama_context_default_params();
@@ -60,19 +59,7 @@ public sealed partial class LlamaSession : IDisposable
         parameters.type_k = (ggml_type)options.KeyCacheType;
         parameters.type_v = (ggml_type)options.ValueCacheType;
         parameters.no_perf = 0;
-        parameters.abort_callback = AbortFlag.Callback;
-        parameters.abort_callback_data = _abort.CallbackData;
-
-        using (NativeLog.ErrorCapture errors = NativeLog.CaptureErrors())
-        {
-            _context = SafeLlamaContextHandle.Create(model.Handle, parameters);
-            if (_context.IsInvalid)
-            {
-                _abort.Dispose();
-                string reason = errors.Lines.Count > 0 ? string.Join(" ", errors.Lines.TakeLast(3)) : "llama.cpp gave no reason";
-                throw new LlamaException($"Could not create a {contextSize}-token context for '{model.Path}': {reason}");
-            }
-        }
+        _context = InferenceContexts.Create(model, parameters, _abort, $"a {contextSize}-token context");
 
         ContextSize = (int)NativeMethods.llama_n_ctx(_context);
         BatchSize = (int)NativeMethods.llama_n_batch(_context);
@@ -180,7 +167,7 @@ public sealed partial class LlamaSession : IDisposable
     /// <exception cref="InvalidOperationException">The session is already running an operation.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public Task<LlamaCompletion> CompleteAsync(string prompt, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
-        CollectAsync(StreamAsync(prompt, options, cancellationToken), cancellationToken);
+        InferenceContexts.CollectAsync(StreamAsync(prompt, options, cancellationToken), cancellationToken);
 
     /// <summary>Generates a whole completion of a prompt given as token ids.</summary>
     /// <param name="promptTokens">The full prompt; a prefix already evaluated by this session is reused.</param>
@@ -192,7 +179,7 @@ public sealed partial class LlamaSession : IDisposable
     /// <exception cref="InvalidOperationException">The session is already running an operation.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public Task<LlamaCompletion> CompleteAsync(IReadOnlyList<int> promptTokens, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
-        CollectAsync(StreamAsync(promptTokens, options, cancellationToken), cancellationToken);
+        InferenceContexts.CollectAsync(StreamAsync(promptTokens, options, cancellationToken), cancellationToken);
 
     /// <summary>Forgets everything the session has evaluated and clears its KV cache.</summary>
     /// <exception cref="InvalidOperationException">The session is running an operation.</exception>
@@ -304,27 +291,6 @@ public sealed partial class LlamaSession : IDisposable
                 yield return update.Text;
             }
         }
-    }
-
-    private static async Task<LlamaCompletion> CollectAsync(IAsyncEnumerable<LlamaGenerationUpdate> updates, CancellationToken cancellationToken)
-    {
-        var text = new System.Text.StringBuilder();
-        var tokens = new List<int>();
-        await foreach (LlamaGenerationUpdate update in updates.WithCancellation(cancellationToken).ConfigureAwait(false))
-        {
-            text.Append(update.Text);
-            if (update.TokenId is { } token)
-            {
-                tokens.Add(token);
-            }
-
-            if (update.FinishReason is { } reason)
-            {
-                return new LlamaCompletion(text.ToString(), tokens, reason, update.Usage!);
-            }
-        }
-
-        throw new InvalidOperationException("The completion ended without a final update.");
     }
 
     private Exclusive EnterExclusive()

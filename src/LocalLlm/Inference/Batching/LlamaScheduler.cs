@@ -52,17 +52,7 @@ public sealed partial class LlamaScheduler : IDisposable
         parameters.n_threads = threads;
         parameters.n_threads_batch = threads;
         parameters.no_perf = 0;
-        parameters.abort_callback = AbortFlag.Callback;
-        parameters.abort_callback_data = _abort.CallbackData;
-        using (NativeLog.ErrorCapture errors = NativeLog.CaptureErrors())
-        {
-            _context = SafeLlamaContextHandle.Create(model.Handle, parameters);
-            if (_context.IsInvalid)
-            {
-                _abort.Dispose();
-                throw new LlamaException($"Could not create a {options.ParallelSequences}-sequence context for '{model.Path}': {errors.LastLine ?? "llama.cpp gave no reason"}");
-            }
-        }
+        _context = InferenceContexts.Create(model, parameters, _abort, $"a {options.ParallelSequences}-sequence context");
 
         ContextSizePerSequence = (int)NativeMethods.llama_n_ctx_seq(_context);
         BatchSize = (int)NativeMethods.llama_n_batch(_context);
@@ -145,26 +135,8 @@ public sealed partial class LlamaScheduler : IDisposable
     /// <returns>The completion.</returns>
     /// <exception cref="LlamaContextOverflowException">The prompt does not fit in one sequence's context.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public async Task<LlamaCompletion> CompleteAsync(string prompt, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var text = new System.Text.StringBuilder();
-        var tokens = new List<int>();
-        await foreach (LlamaGenerationUpdate update in StreamAsync(prompt, options, cancellationToken).ConfigureAwait(false))
-        {
-            text.Append(update.Text);
-            if (update.TokenId is { } token)
-            {
-                tokens.Add(token);
-            }
-
-            if (update.FinishReason is { } reason)
-            {
-                return new LlamaCompletion(text.ToString(), tokens, reason, update.Usage!);
-            }
-        }
-
-        throw new InvalidOperationException("The completion ended without a final update.");
-    }
+    public Task<LlamaCompletion> CompleteAsync(string prompt, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        InferenceContexts.CollectAsync(StreamAsync(prompt, options, cancellationToken), cancellationToken);
 
     /// <summary>Stops every request, waits for the worker thread, and frees the context. Idempotent.</summary>
     public void Dispose()
