@@ -11,6 +11,9 @@ public sealed partial class LlamaScheduler
     private int _prefillCursor;
     private bool _freeOnExit;
 
+    /// <summary>For tests: decode steps in which generating streams advanced together with a prompt chunk.</summary>
+    internal int InterleavedSteps { get; private set; }
+
     private void Signal()
     {
         if (!_disposed)
@@ -146,6 +149,7 @@ public sealed partial class LlamaScheduler
         }
 
         // Prompts fill the rest of the batch in chunks, starting from a different request each step.
+        int generating = _batch.n_tokens;
         for (int i = 0; i < _slots.Length && _batch.n_tokens < BatchSize; i++)
         {
             ScheduledRequest? request = _slots[(_prefillCursor + i) % _slots.Length];
@@ -167,6 +171,11 @@ public sealed partial class LlamaScheduler
             }
 
             request.PromptEvaluated += chunk;
+        }
+
+        if (generating > 0 && _batch.n_tokens > generating)
+        {
+            InterleavedSteps++;
         }
 
         _prefillCursor = (_prefillCursor + 1) % _slots.Length;
