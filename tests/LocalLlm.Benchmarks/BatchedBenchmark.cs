@@ -158,7 +158,7 @@ internal static class BatchedBenchmark
                 NativeMethods.llama_sampler_chain_add(samplers[s], NativeMethods.llama_sampler_init_greedy());
                 for (int t = 0; t < prompts[s].Length; t++)
                 {
-                    rows[s] = Add(prompts[s][t], t, s, t == prompts[s].Length - 1);
+                    rows[s] = _batch.Add(prompts[s][t], t, s, t == prompts[s].Length - 1);
                 }
 
                 positions[s] = prompts[s].Length;
@@ -184,7 +184,7 @@ internal static class BatchedBenchmark
                 _batch.n_tokens = 0;
                 for (int s = 0; s < _sequences && step + 1 < tokens; s++)
                 {
-                    rows[s] = Add(next[s], positions[s]++, s, output: true);
+                    rows[s] = _batch.Add(next[s], positions[s]++, s, output: true);
                 }
             }
 
@@ -201,18 +201,6 @@ internal static class BatchedBenchmark
         {
             NativeMethods.llama_batch_free(_batch);
             _context.Dispose();
-        }
-
-        private int Add(int token, int position, int sequence, bool output)
-        {
-            int row = _batch.n_tokens;
-            _batch.token[row] = token;
-            _batch.pos[row] = position;
-            _batch.n_seq_id[row] = 1;
-            _batch.seq_id[row][0] = sequence;
-            _batch.logits[row] = output ? (sbyte)1 : (sbyte)0;
-            _batch.n_tokens = row + 1;
-            return row;
         }
     }
 }

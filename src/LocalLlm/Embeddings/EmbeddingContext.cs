@@ -86,18 +86,10 @@ internal sealed unsafe class EmbeddingContext : IDisposable
 
     private void Add(int[] tokens, int sequence)
     {
-        llama_batch batch = _batch;
         for (int position = 0; position < tokens.Length; position++)
         {
-            int at = batch.n_tokens + position;
-            batch.token[at] = tokens[position];
-            batch.pos[at] = position;
-            batch.n_seq_id[at] = 1;
-            batch.seq_id[at][0] = sequence;
-            batch.logits[at] = 1;
+            _batch.Add(tokens[position], position, sequence, output: true);
         }
-
-        _batch.n_tokens += tokens.Length;
     }
 
     private void Decode(CancellationToken cancellationToken)

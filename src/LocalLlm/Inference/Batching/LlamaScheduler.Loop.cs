@@ -135,7 +135,7 @@ public sealed partial class LlamaScheduler
         }
     }
 
-    private unsafe int BuildBatch()
+    private int BuildBatch()
     {
         _batch.n_tokens = 0;
 
@@ -144,7 +144,7 @@ public sealed partial class LlamaScheduler
         {
             if (request is { Prefilling: false, PendingToken: >= 0 })
             {
-                request.OutputRow = Add(request.PendingToken, request.Position, request.Sequence, output: true);
+                request.OutputRow = _batch.Add(request.PendingToken, request.Position, request.Sequence, output: true);
             }
         }
 
@@ -163,7 +163,7 @@ public sealed partial class LlamaScheduler
             {
                 int position = request.PromptEvaluated + t;
                 bool last = position == request.Prompt.Length - 1;
-                int row = Add(request.Prompt[position], position, request.Sequence, output: last);
+                int row = _batch.Add(request.Prompt[position], position, request.Sequence, output: last);
                 if (last)
                 {
                     request.OutputRow = row;
@@ -180,18 +180,6 @@ public sealed partial class LlamaScheduler
 
         _prefillCursor = (_prefillCursor + 1) % _slots.Length;
         return _batch.n_tokens;
-    }
-
-    private unsafe int Add(int token, int position, int sequence, bool output)
-    {
-        int row = _batch.n_tokens;
-        _batch.token[row] = token;
-        _batch.pos[row] = position;
-        _batch.n_seq_id[row] = 1;
-        _batch.seq_id[row][0] = sequence;
-        _batch.logits[row] = output ? (sbyte)1 : (sbyte)0;
-        _batch.n_tokens = row + 1;
-        return row;
     }
 
     private void SampleAndAdvance(Span<byte> piece)
