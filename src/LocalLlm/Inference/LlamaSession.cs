@@ -145,16 +145,9 @@ public sealed partial class LlamaSession : IDisposable
         ArgumentNullException.ThrowIfNull(promptTokens);
         options ??= new LlamaGenerationOptions();
         options.Validate();
-        int vocabulary = Model.Tokenizer.VocabularySize;
-        foreach (int token in promptTokens)
-        {
-            if ((uint)token >= (uint)vocabulary)
-            {
-                throw new ArgumentOutOfRangeException(nameof(promptTokens), token, $"Token id {token} is outside the vocabulary (0 to {vocabulary - 1}).");
-            }
-        }
-
-        return StreamCoreAsync([.. promptTokens], options, cancellationToken);
+        int[] tokens = [.. promptTokens];
+        Model.Tokenizer.ThrowIfOutsideVocabulary(tokens, nameof(promptTokens));
+        return StreamCoreAsync(tokens, options, cancellationToken);
     }
 
     /// <summary>Generates a whole completion of <paramref name="prompt"/>.</summary>

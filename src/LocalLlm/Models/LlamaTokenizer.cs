@@ -124,10 +124,7 @@ public sealed class LlamaTokenizer
     public unsafe string Detokenize(ReadOnlySpan<int> tokens, bool removeSpecial = false, bool renderSpecial = false)
     {
         using HandleLease lease = _model.Lease();
-        foreach (int token in tokens)
-        {
-            ThrowIfOutOfRange(token, nameof(tokens));
-        }
+        ThrowIfOutsideVocabulary(tokens, nameof(tokens));
 
         Span<byte> small = stackalloc byte[1024];
         fixed (int* tokenPointer = tokens)
@@ -226,6 +223,15 @@ public sealed class LlamaTokenizer
     }
 
     internal nint Vocab => _vocab;
+
+    /// <summary>Throws naming the first id outside the vocabulary: llama.cpp would reject (or crash on) it.</summary>
+    internal void ThrowIfOutsideVocabulary(ReadOnlySpan<int> tokens, string parameterName)
+    {
+        foreach (int token in tokens)
+        {
+            ThrowIfOutOfRange(token, parameterName);
+        }
+    }
 
     private void ThrowIfOutOfRange(int token, string parameterName)
     {

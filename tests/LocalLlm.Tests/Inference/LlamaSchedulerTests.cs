@@ -145,6 +145,17 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
     }
 
     [Test]
+    public void ATokenOutsideTheVocabulary_IsRejectedBeforeItReachesTheSharedBatch()
+    {
+        using LlamaScheduler scheduler = CreateScheduler();
+
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => scheduler.StreamAsync(new[] { 1, Model.Tokenizer.VocabularySize }));
+
+        Assert.That(ex!.ParamName, Is.EqualTo("promptTokens"));
+        Assert.That(ex.Message, Does.Contain(Model.Tokenizer.VocabularySize.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    [Test]
     public void InvalidOptions_ThrowNamingTheSetting()
     {
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new LlamaScheduler(Model, new LlamaSchedulerOptions { ParallelSequences = 0 }));

@@ -106,6 +106,7 @@ public sealed partial class LlamaScheduler : IDisposable
     /// <returns>One update per generated token, then a final update with the finish reason and usage.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="promptTokens"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="promptTokens"/> is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A token id is outside the vocabulary.</exception>
     /// <exception cref="LlamaContextOverflowException">The prompt does not fit in one sequence's context.</exception>
     /// <exception cref="LlamaQueueFullException">The queue is full and the behaviour is <see cref="LlamaQueueFullBehavior.Fail"/>.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
@@ -125,7 +126,10 @@ public sealed partial class LlamaScheduler : IDisposable
             throw new LlamaContextOverflowException(promptTokens.Count, ContextSizePerSequence);
         }
 
-        return StreamCoreAsync(new ScheduledRequest([.. promptTokens], options, cancellationToken), cancellationToken);
+        // Checked here, per request: llama_decode would reject the whole batch, failing every other stream with it.
+        int[] tokens = [.. promptTokens];
+        Model.Tokenizer.ThrowIfOutsideVocabulary(tokens, nameof(promptTokens));
+        return StreamCoreAsync(new ScheduledRequest(tokens, options, cancellationToken), cancellationToken);
     }
 
     /// <summary>Generates a whole completion alongside the other active requests.</summary>
