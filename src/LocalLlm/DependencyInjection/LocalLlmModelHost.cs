@@ -37,7 +37,7 @@ internal sealed class LocalLlmModelHost : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_model is null)
             {
-                LlamaBackend.Initialize(new LlamaBackendOptions { LoggerFactory = _loggerFactory, NativeLibraryDirectory = _options.NativeLibraryDirectory });
+                LlamaBackend.Initialize(_options.ToBackendOptions(_loggerFactory));
                 LlamaModel model = await LlamaModel.LoadAsync(_options.ModelPath, _options.ToModelOptions(), cancellationToken: cancellationToken).ConfigureAwait(false);
                 Volatile.Write(ref _model, model);
             }
@@ -64,7 +64,7 @@ internal sealed class LocalLlmModelHost : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_model is null)
             {
-                LlamaBackend.Initialize(new LlamaBackendOptions { LoggerFactory = _loggerFactory, NativeLibraryDirectory = _options.NativeLibraryDirectory });
+                LlamaBackend.Initialize(_options.ToBackendOptions(_loggerFactory));
                 Volatile.Write(ref _model, LlamaModel.Load(_options.ModelPath, _options.ToModelOptions()));
             }
 

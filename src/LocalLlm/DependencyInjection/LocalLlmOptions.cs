@@ -53,6 +53,9 @@ public sealed class LocalLlmOptions
     /// <summary>Gets or sets the folder holding the llama.cpp libraries. Default: null, the application's <c>runtimes/&lt;rid&gt;/native</c>.</summary>
     public string? NativeLibraryDirectory { get; set; }
 
+    internal LlamaBackendOptions ToBackendOptions(Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory) =>
+        new() { LoggerFactory = loggerFactory, NativeLibraryDirectory = NativeLibraryDirectory };
+
     internal LlamaModelOptions ToModelOptions() => new() { GpuLayerCount = GpuLayerCount, UseMemoryMap = UseMemoryMap };
 
     internal LlamaEmbeddingOptions ToEmbeddingOptions() => new() { ContextSize = ContextSize, ThreadCount = ThreadCount };

@@ -45,7 +45,7 @@ internal sealed class LocalLlmOptionsValidator(ILoggerFactory? loggerFactory = n
     // The names come from llama.cpp itself, so checking them loads the native runtime (once, with the app's logging).
     private IReadOnlyList<string> BuiltInTemplateNames(LocalLlmOptions options)
     {
-        LlamaBackend.Initialize(new LlamaBackendOptions { LoggerFactory = loggerFactory, NativeLibraryDirectory = options.NativeLibraryDirectory });
+        LlamaBackend.Initialize(options.ToBackendOptions(loggerFactory));
         return LlamaChatTemplate.BuiltInNames;
     }
 
