@@ -88,8 +88,7 @@ public sealed partial class LlamaSession
             _session.Evaluate(_prompt.AsSpan(cached), _throwIfCancelled);
             TimeSpan promptTime = Stopwatch.GetElapsedTime(promptStart);
 
-            var assembler = new Utf8TextAssembler();
-            var stops = new StopStringMatcher([.. _options.StopStrings]);
+            var completion = new CompletionText(_options.StopStrings);
             var logProbabilities = _options.LogProbabilities || _options.TopLogProbabilities > 0
                 ? new LogProbabilityReader(tokenizer, _options.TopLogProbabilities)
                 : null;
@@ -108,12 +107,7 @@ public sealed partial class LlamaSession
                 }
 
                 generated++;
-                if (!tokenizer.TryGetTokenBytes(token, piece, out int length))
-                {
-                    throw new LlamaException($"Token {token}'s text is longer than {piece.Length} bytes.");
-                }
-
-                string text = stops.Append(assembler.Append(piece[..length]));
+                string text = completion.Append(token, tokenizer, piece);
                 float? logProbability = null;
                 IReadOnlyList<LlamaTokenProbability>? top = null;
                 if (logProbabilities is not null)
@@ -123,7 +117,7 @@ public sealed partial class LlamaSession
                 }
 
                 _updates.Writer.TryWrite(new LlamaGenerationUpdate { Text = text, TokenId = token, LogProbability = logProbability, TopLogProbabilities = top });
-                if (stops.Stopped)
+                if (completion.Stopped)
                 {
                     reason = LlamaFinishReason.Stop;
                     break;
@@ -144,7 +138,7 @@ public sealed partial class LlamaSession
                 _session.Evaluate([token], _throwIfCancelled);
             }
 
-            string rest = stops.Append(assembler.Flush()) + stops.Flush();
+            string rest = completion.Flush();
             FinishReason = reason;
             Usage = new LlamaUsage
             {

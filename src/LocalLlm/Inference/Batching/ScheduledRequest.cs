@@ -10,8 +10,7 @@ namespace LocalLlm;
 /// </summary>
 internal sealed class ScheduledRequest : IDisposable
 {
-    private readonly Utf8TextAssembler _assembler = new();
-    private readonly StopStringMatcher _stops;
+    private readonly CompletionText _text;
     private readonly long _enqueued = Stopwatch.GetTimestamp();
     private volatile bool _abandoned;
     private long _promptStart;
@@ -22,7 +21,7 @@ internal sealed class ScheduledRequest : IDisposable
         Prompt = prompt;
         Options = options;
         CancellationToken = cancellationToken;
-        _stops = new StopStringMatcher([.. options.StopStrings]);
+        _text = new CompletionText(options.StopStrings);
     }
 
     public int[] Prompt { get; }
@@ -87,14 +86,9 @@ internal sealed class ScheduledRequest : IDisposable
         }
 
         Generated++;
-        if (!tokenizer.TryGetTokenBytes(token, piece, out int length))
-        {
-            throw new LlamaException($"Token {token}'s text is longer than {piece.Length} bytes.");
-        }
-
-        string text = _stops.Append(_assembler.Append(piece[..length]));
+        string text = _text.Append(token, tokenizer, piece);
         Updates.Writer.TryWrite(new LlamaGenerationUpdate { Text = text, TokenId = token });
-        if (_stops.Stopped)
+        if (_text.Stopped)
         {
             return LlamaFinishReason.Stop;
         }
@@ -115,7 +109,7 @@ internal sealed class ScheduledRequest : IDisposable
 
     public void Finish(LlamaFinishReason reason)
     {
-        string rest = _stops.Append(_assembler.Flush()) + _stops.Flush();
+        string rest = _text.Flush();
         TimeSpan promptTime = _generationStart == 0 ? Stopwatch.GetElapsedTime(_promptStart) : Stopwatch.GetElapsedTime(_promptStart, _generationStart);
         var usage = new LlamaUsage
         {

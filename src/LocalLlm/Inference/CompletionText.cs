@@ -1,0 +1,33 @@
+namespace LocalLlm;
+
+/// <summary>
+/// The text side of one completion, shared by <see cref="LlamaSession"/> and <see cref="LlamaScheduler"/>: turns each
+/// generated token into the text it completes (whole characters only, stop strings held back and never emitted).
+/// </summary>
+internal sealed class CompletionText
+{
+    private readonly Utf8TextAssembler _assembler = new();
+    private readonly StopStringMatcher _stops;
+
+    public CompletionText(IEnumerable<string> stopStrings)
+    {
+        _stops = new StopStringMatcher([.. stopStrings]);
+    }
+
+    /// <summary>Gets a value indicating whether a stop string has ended the completion.</summary>
+    public bool Stopped => _stops.Stopped;
+
+    /// <summary>Returns the text <paramref name="token"/> completes, using <paramref name="piece"/> as scratch space.</summary>
+    public string Append(int token, LlamaTokenizer tokenizer, Span<byte> piece)
+    {
+        if (!tokenizer.TryGetTokenBytes(token, piece, out int length))
+        {
+            throw new LlamaException($"Token {token}'s text is longer than {piece.Length} bytes.");
+        }
+
+        return _stops.Append(_assembler.Append(piece[..length]));
+    }
+
+    /// <summary>Releases what was held back at the end of the completion.</summary>
+    public string Flush() => _stops.Append(_assembler.Flush()) + _stops.Flush();
+}
