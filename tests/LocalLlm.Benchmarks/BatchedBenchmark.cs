@@ -42,13 +42,13 @@ internal static class BatchedBenchmark
                 using (var rawLoop = new RawBatchedLoop(model, b))
                 {
                     await RunSdkAsync(scheduler, prompts, tokens).ConfigureAwait(false); // warm-up
-                    rawLoop.Run(prompts, tokens);
+                    await RunOffTheSchedulerAsync(rawLoop, prompts, tokens).ConfigureAwait(false);
                     for (int rep = 0; rep < reps; rep++)
                     {
                         (double tokensPerSecond, double firstTokenMs) = await RunSdkAsync(scheduler, prompts, tokens).ConfigureAwait(false);
                         sdk.Add(tokensPerSecond);
                         ttft.Add(firstTokenMs);
-                        raw.Add(rawLoop.Run(prompts, tokens));
+                        raw.Add(await RunOffTheSchedulerAsync(rawLoop, prompts, tokens).ConfigureAwait(false));
                     }
                 }
 
@@ -90,6 +90,11 @@ internal static class BatchedBenchmark
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         return (results.Sum(r => r.TokenIds.Count) / seconds, Statistics.Median(results.Select(r => r.Usage.TimeToFirstToken!.Value.TotalMilliseconds)));
     }
+
+    // The code after a finished stream continues on the scheduler's thread until it awaits; the raw loop must not run
+    // there, where it would hold the scheduler's thread for its whole run.
+    private static Task<double> RunOffTheSchedulerAsync(RawBatchedLoop rawLoop, int[][] prompts, int tokens) =>
+        Task.Factory.StartNew(() => rawLoop.Run(prompts, tokens), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private static async Task<LlamaCompletion> Complete(LlamaScheduler scheduler, int[] prompt, LlamaGenerationOptions options)
     {

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace LocalLlm.Tests.Inference;
 
 /// <summary>Continuous batching: many requests, one context, one decode per step.</summary>
@@ -145,6 +147,58 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
     }
 
     [Test]
+    public async Task ACallerWaitingSynchronouslyOnAnotherStream_InsideItsLoopBody_DoesNotDeadlockTheScheduler()
+    {
+        using LlamaScheduler scheduler = CreateScheduler(parallel: 2);
+        LlamaCompletion? inner = null;
+        int outerTokens = 0;
+
+        // Loop bodies run on the scheduler's thread; this one blocks it until a second stream has finished.
+        Task outer = Task.Run(async () =>
+        {
+            await foreach (LlamaGenerationUpdate update in scheduler.StreamAsync(Prompts[0], Greedy(4)))
+            {
+                if (update.TokenId is not null && ++outerTokens == 1)
+                {
+                    inner = scheduler.CompleteAsync(Prompts[1], Greedy(8)).GetAwaiter().GetResult();
+                }
+            }
+        });
+        await outer.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.That(inner!.TokenIds, Has.Count.EqualTo(8));
+        Assert.That(outerTokens, Is.EqualTo(4), "the blocked stream went on once its body returned");
+        Assert.That(scheduler.LoopMoves, Is.GreaterThanOrEqualTo(1));
+    }
+
+    [Test]
+    public async Task ACallerBlockingInsideItsLoopBody_StallsTheOtherStreamsOnlyUntilTheLimit_AndIsLogged()
+    {
+        var logs = new RecordingLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(logs));
+        using LlamaScheduler scheduler = new(Model, new LlamaSchedulerOptions { ParallelSequences = 2, ContextSizePerSequence = 512, ThreadCount = 2, CallerStallLimit = TimeSpan.FromMilliseconds(40), LoggerFactory = loggerFactory });
+        using var release = new ManualResetEventSlim();
+        using var firstToken = new SemaphoreSlim(0);
+        Task blocked = Task.Run(async () =>
+        {
+            await foreach (LlamaGenerationUpdate update in scheduler.StreamAsync(Prompts[0], Greedy(3)))
+            {
+                firstToken.Release();
+                release.Wait(TimeSpan.FromSeconds(60));
+            }
+        });
+        await firstToken.WaitAsync(TimeSpan.FromSeconds(30));
+
+        LlamaCompletion other = await scheduler.CompleteAsync(Prompts[1], Greedy(16)).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.That(other.TokenIds, Has.Count.EqualTo(16));
+        Assert.That(blocked.IsCompleted, Is.False, "the other stream finished while the first caller still blocked");
+        release.Set();
+        await blocked.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.That(logs.Records.Where(r => r.Level == LogLevel.Warning).Select(r => r.Message), Has.Some.Contains("held the scheduler's thread"));
+    }
+
+    [Test]
     public void ATokenOutsideTheVocabulary_IsRejectedBeforeItReachesTheSharedBatch()
     {
         using LlamaScheduler scheduler = CreateScheduler();
@@ -159,9 +213,11 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
     public void InvalidOptions_ThrowNamingTheSetting()
     {
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new LlamaScheduler(Model, new LlamaSchedulerOptions { ParallelSequences = 0 }));
+        var stall = Assert.Throws<ArgumentOutOfRangeException>(() => new LlamaScheduler(Model, new LlamaSchedulerOptions { CallerStallLimit = TimeSpan.Zero }));
 
         Assert.That(ex!.ParamName, Is.EqualTo("ParallelSequences"));
         Assert.That(ex.Message, Does.Contain("was 0"));
+        Assert.That(stall!.ParamName, Is.EqualTo("CallerStallLimit"));
     }
 
     private static async Task<int> CountUntilCancelled(IAsyncEnumerable<LlamaGenerationUpdate> updates, CancellationTokenSource cancel, int after)

@@ -2,9 +2,10 @@ using LocalLlm.Native;
 
 namespace LocalLlm;
 
-// The worker loop: admit waiting requests into free sequences, put one token of every generating sequence and a
-// chunk of every prefilling prompt into one batch, decode once, sample each sequence from its own row, retire the
-// finished ones. Only this thread touches the context and the admitted requests.
+// The loop: admit waiting requests into free sequences, put one token of every generating sequence and a chunk of
+// every prefilling prompt into one batch, decode once, sample each sequence from its own row, retire the finished
+// ones, then hand the step's updates to the callers. Only the loop's thread touches the context and the admitted
+// requests.
 public sealed partial class LlamaScheduler
 {
     private readonly SemaphoreSlim _arrivals = new(0);
@@ -22,6 +23,10 @@ public sealed partial class LlamaScheduler
         }
     }
 
+    /// <summary>
+    /// The loop. Returns early, touching nothing, when a caller's loop body held the thread so long that the loop
+    /// moved to another thread (see <see cref="SchedulerLoopThread"/>).
+    /// </summary>
     private void Run()
     {
         Span<byte> piece = stackalloc byte[256];
@@ -31,9 +36,16 @@ public sealed partial class LlamaScheduler
             {
                 Admit();
                 RetireCancelled();
+                if (!_loopThread.Deliver())
+                {
+                    return;
+                }
+
                 if (!_slots.Any(s => s is not null))
                 {
+                    _loopThread.Idle();
                     _arrivals.Wait(_shutdown.Token);
+                    _loopThread.Busy();
                     continue;
                 }
 
@@ -51,10 +63,11 @@ public sealed partial class LlamaScheduler
                     }
 
                     FailActive(new LlamaException($"llama_decode failed with status {status} for a batch of {_batch.n_tokens} tokens."));
-                    continue;
                 }
-
-                SampleAndAdvance(piece);
+                else
+                {
+                    SampleAndAdvance(piece);
+                }
             }
             catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
             {
@@ -62,8 +75,13 @@ public sealed partial class LlamaScheduler
             }
             catch (Exception ex)
             {
-                // Nothing may escape the worker: the requests in flight learn what went wrong, later ones still run.
+                // Nothing may escape the loop: the requests in flight learn what went wrong, later ones still run.
                 FailActive(ex);
+            }
+
+            if (!_loopThread.Deliver())
+            {
+                return;
             }
         }
 
@@ -71,13 +89,20 @@ public sealed partial class LlamaScheduler
         FailActive(disposed);
         while (_queue.Reader.TryRead(out ScheduledRequest? waiting))
         {
-            waiting.Fail(disposed);
+            waiting.Fail(disposed, _loopThread);
+        }
+
+        if (!_loopThread.Deliver())
+        {
+            return;
         }
 
         if (_freeOnExit)
         {
             FreeNativeResources();
         }
+
+        _loopThread.End();
     }
 
     private void Admit()
@@ -94,7 +119,7 @@ public sealed partial class LlamaScheduler
             {
                 if (next.IsCancelled)
                 {
-                    next.Fail(new OperationCanceledException("The request was cancelled while it waited.", next.CancellationToken));
+                    next.Fail(new OperationCanceledException("The request was cancelled while it waited.", next.CancellationToken), _loopThread);
                     continue;
                 }
 
@@ -108,7 +133,7 @@ public sealed partial class LlamaScheduler
                 }
                 catch (Exception ex) when (ex is ArgumentException or LlamaException)
                 {
-                    next.Fail(ex);
+                    next.Fail(ex, _loopThread);
                 }
             }
 
@@ -130,7 +155,7 @@ public sealed partial class LlamaScheduler
             if (request is not null && request.IsCancelled)
             {
                 Release(request);
-                request.Fail(new OperationCanceledException("The request was cancelled.", request.CancellationToken));
+                request.Fail(new OperationCanceledException("The request was cancelled.", request.CancellationToken), _loopThread);
             }
         }
     }
@@ -193,10 +218,10 @@ public sealed partial class LlamaScheduler
 
             int token = NativeMethods.llama_sampler_sample(request.Sampler!, _context, request.OutputRow);
             request.OutputRow = -1;
-            if (request.Accept(token, Model.Tokenizer, ContextSizePerSequence, piece) is { } reason)
+            if (request.Accept(token, Model.Tokenizer, ContextSizePerSequence, piece, _loopThread) is { } reason)
             {
                 Release(request);
-                request.Finish(reason);
+                request.Finish(reason, _loopThread);
             }
         }
     }
@@ -208,7 +233,7 @@ public sealed partial class LlamaScheduler
             if (request is not null)
             {
                 Release(request);
-                request.Fail(exception);
+                request.Fail(exception, _loopThread);
             }
         }
     }

@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using LocalLlm.Native;
 
 namespace LocalLlm;
@@ -22,7 +24,8 @@ public sealed partial class LlamaScheduler : IDisposable
     private readonly AbortFlag _abort = new();
     private readonly Channel<ScheduledRequest> _queue;
     private readonly ScheduledRequest?[] _slots;
-    private readonly Thread _worker;
+    private readonly SchedulerLoopThread _loopThread;
+    private readonly ILogger _logger;
     private readonly CancellationTokenSource _shutdown = new();
     private llama_batch _batch;
     private bool _disposed;
@@ -63,8 +66,9 @@ public sealed partial class LlamaScheduler : IDisposable
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _worker = new Thread(Run) { IsBackground = true, Name = $"LocalLlm scheduler ({Path.GetFileName(model.Path)})" };
-        _worker.Start();
+        _logger = options.LoggerFactory?.CreateLogger<LlamaScheduler>() ?? NullLogger<LlamaScheduler>.Instance;
+        _loopThread = new SchedulerLoopThread($"LocalLlm scheduler ({Path.GetFileName(model.Path)})", Run, options.CallerStallLimit, OnLoopMoved);
+        _loopThread.Start();
     }
 
     /// <summary>Gets the model the scheduler runs.</summary>
@@ -154,17 +158,25 @@ public sealed partial class LlamaScheduler : IDisposable
         _abort.Abort = true;
         _queue.Writer.TryComplete();
         _shutdown.Cancel();
-        if (Thread.CurrentThread == _worker)
+        if (_loopThread.IsLoopThread)
         {
-            // Disposed from a caller's loop body, which runs on the worker: the worker frees the context itself once
-            // this step has unwound, instead of joining itself.
+            // Disposed from a caller's loop body, which runs on the loop's thread: the loop frees the context itself
+            // once this step has unwound, instead of joining itself.
             _freeOnExit = true;
             return;
         }
 
-        _worker.Join();
+        _loopThread.Join();
         FreeNativeResources();
     }
+
+    /// <summary>For tests: how many times a caller's loop body held the loop's thread past the stall limit.</summary>
+    internal int LoopMoves => _loopThread.Moves;
+
+    private void OnLoopMoved(TimeSpan held) => LogLoopMoved(_logger, (long)held.TotalMilliseconds, (long)Options.CallerStallLimit.TotalMilliseconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A caller's loop body over a scheduler stream held the scheduler's thread for {HeldMs} ms (limit {LimitMs} ms); the scheduler moved to a new thread so the other streams go on. Await instead of blocking inside 'await foreach'.")]
+    private static partial void LogLoopMoved(ILogger logger, long heldMs, long limitMs);
 
     private void FreeNativeResources()
     {

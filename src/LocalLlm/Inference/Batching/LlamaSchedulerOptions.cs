@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace LocalLlm;
 
 /// <summary>How a <see cref="LlamaScheduler"/> shares one context among concurrent requests.</summary>
@@ -24,6 +26,16 @@ public sealed class LlamaSchedulerOptions
     /// <summary>Gets or sets the seed used when a request's sampling leaves the seed random. Default: null (random).</summary>
     public uint? Seed { get; set; }
 
+    /// <summary>
+    /// Gets or sets how long a caller's loop body may hold the scheduler's thread. Callers' loop bodies run on that
+    /// thread between decode steps (the fastest hand-off); a body that blocks past this limit makes the scheduler move
+    /// to a new thread, so the other streams lose at most this long and never deadlock. Default: 50 ms.
+    /// </summary>
+    public TimeSpan CallerStallLimit { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Gets or sets where the scheduler logs (for example when a caller's loop body blocked it). Default: null, no logging.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
     /// <summary>Checks every value.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range; the message names the setting and value.</exception>
     public void Validate()
@@ -33,6 +45,7 @@ public sealed class LlamaSchedulerOptions
         Check(nameof(PromptChunkSize), PromptChunkSize, PromptChunkSize is >= 1 and <= 1 << 16, "must be between 1 and 65536");
         Check(nameof(MaxQueuedRequests), MaxQueuedRequests, MaxQueuedRequests is >= 1 and <= 1 << 20, "must be between 1 and 1048576");
         Check(nameof(QueueFullBehavior), QueueFullBehavior, Enum.IsDefined(QueueFullBehavior), $"is not a defined {nameof(LlamaQueueFullBehavior)}");
+        Check(nameof(CallerStallLimit), CallerStallLimit, CallerStallLimit >= TimeSpan.FromMilliseconds(1) && CallerStallLimit <= TimeSpan.FromMinutes(1), "must be between 1 ms and 1 minute");
         if (ThreadCount is { } threads)
         {
             Check(nameof(ThreadCount), threads, threads is >= 1 and <= 1024, "must be between 1 and 1024");

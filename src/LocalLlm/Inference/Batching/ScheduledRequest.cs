@@ -30,10 +30,10 @@ internal sealed class ScheduledRequest : IDisposable
 
     public CancellationToken CancellationToken { get; }
 
-    // Readers continue on the thread pool, never inline on the scheduler's thread: one caller blocking in its loop
-    // body must not stall every other stream.
+    // Readers continue inline on the scheduler's loop thread (see SchedulerLoopThread), which writes only through
+    // SchedulerLoopThread.Deliver.
     public Channel<LlamaGenerationUpdate> Updates { get; } =
-        Channel.CreateUnbounded<LlamaGenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        Channel.CreateUnbounded<LlamaGenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
 
     /// <summary>The sequence id while admitted, -1 while queued or after it finished.</summary>
     public int Sequence { get; set; } = -1;
@@ -72,7 +72,7 @@ internal sealed class ScheduledRequest : IDisposable
     }
 
     /// <summary>Handles a sampled token; returns the finish reason when the request is done.</summary>
-    public LlamaFinishReason? Accept(int token, LlamaTokenizer tokenizer, int contextPerSequence, Span<byte> piece)
+    public LlamaFinishReason? Accept(int token, LlamaTokenizer tokenizer, int contextPerSequence, Span<byte> piece, SchedulerLoopThread delivery)
     {
         if (Generated == 0)
         {
@@ -87,7 +87,7 @@ internal sealed class ScheduledRequest : IDisposable
 
         Generated++;
         string text = _text.Append(token, tokenizer, piece);
-        Updates.Writer.TryWrite(new LlamaGenerationUpdate { Text = text, TokenId = token });
+        delivery.Enqueue(Updates.Writer, new LlamaGenerationUpdate { Text = text, TokenId = token });
         if (_text.Stopped)
         {
             return LlamaFinishReason.Stop;
@@ -107,7 +107,7 @@ internal sealed class ScheduledRequest : IDisposable
         return null;
     }
 
-    public void Finish(LlamaFinishReason reason)
+    public void Finish(LlamaFinishReason reason, SchedulerLoopThread delivery)
     {
         string rest = _text.Flush();
         TimeSpan promptTime = _generationStart == 0 ? Stopwatch.GetElapsedTime(_promptStart) : Stopwatch.GetElapsedTime(_promptStart, _generationStart);
@@ -119,11 +119,10 @@ internal sealed class ScheduledRequest : IDisposable
             GenerationTime = _generationStart == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(_generationStart),
             TimeToFirstToken = TimeToFirstToken,
         };
-        Updates.Writer.TryWrite(new LlamaGenerationUpdate { Text = rest, FinishReason = reason, Usage = usage });
-        Updates.Writer.TryComplete();
+        delivery.Enqueue(Updates.Writer, new LlamaGenerationUpdate { Text = rest, FinishReason = reason, Usage = usage }, complete: true);
     }
 
-    public void Fail(Exception exception) => Updates.Writer.TryComplete(exception);
+    public void Fail(Exception exception, SchedulerLoopThread delivery) => delivery.Enqueue(Updates.Writer, update: null, complete: true, exception);
 
     public void Dispose() => Sampler?.Dispose();
 }

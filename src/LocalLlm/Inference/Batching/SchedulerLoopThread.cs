@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+
+namespace LocalLlm;
+
+/// <summary>
+/// The thread a <see cref="LlamaScheduler"/>'s loop runs on, and the hand-off of updates to the callers.
+/// </summary>
+/// <remarks>
+/// Callers' loop bodies run inline on the loop thread between decode steps, as they do on a
+/// <see cref="LlamaSession"/>'s worker: handing each token to a thread-pool thread instead costs a tenth of the
+/// throughput on a machine whose cores all decode, because the pool's thread spins for work beside llama.cpp's.
+/// A body that holds the thread longer than the stall limit (it blocks, or waits synchronously on another stream)
+/// must not stall or deadlock the other streams: a watchdog then moves the loop to a fresh thread, which goes on
+/// from the next undelivered update. The old thread finishes the caller's body and ends without touching the loop's
+/// state again. Only the thread that owns the loop may touch the context and the admitted requests.
+/// </remarks>
+internal sealed class SchedulerLoopThread
+{
+    private readonly object _gate = new();
+    private readonly List<Delivery> _pending = [];
+    private readonly Action _loop;
+    private readonly string _name;
+    private readonly TimeSpan _stallLimit;
+    private readonly Action<TimeSpan> _onMoved;
+    private Thread _owner;
+    private bool _busy = true;
+    private bool _ended;
+    private int _next;
+    private long _bodySince;
+
+    /// <param name="name">The threads' name.</param>
+    /// <param name="loop">The scheduler's loop; it returns when <see cref="Deliver"/> says the thread lost the loop, or at shutdown.</param>
+    /// <param name="stallLimit">How long one delivery may hold the loop thread before the loop moves on without it.</param>
+    /// <param name="onMoved">Told how long the body had held the thread when the loop moved.</param>
+    public SchedulerLoopThread(string name, Action loop, TimeSpan stallLimit, Action<TimeSpan> onMoved)
+    {
+        _name = name;
+        _loop = loop;
+        _stallLimit = stallLimit;
+        _onMoved = onMoved;
+        _owner = new Thread(() => _loop()) { IsBackground = true, Name = name };
+    }
+
+    /// <summary>Gets how many times the loop moved to a fresh thread.</summary>
+    public int Moves { get; private set; }
+
+    /// <summary>Gets a value indicating whether the calling thread runs the loop.</summary>
+    public bool IsLoopThread => Volatile.Read(ref _owner) == Thread.CurrentThread;
+
+    public void Start()
+    {
+        _owner.Start();
+        new Thread(Watch) { IsBackground = true, Name = $"{_name} watchdog" }.Start();
+    }
+
+    /// <summary>Queues an update (and, when <paramref name="complete"/>, the end of the stream) for <see cref="Deliver"/>.</summary>
+    public void Enqueue(ChannelWriter<LlamaGenerationUpdate> writer, LlamaGenerationUpdate? update, bool complete = false, Exception? error = null) =>
+        _pending.Add(new Delivery(writer, update, complete, error));
+
+    /// <summary>
+    /// Hands the queued updates to their callers, whose loop bodies may run inline here. Returns false when a body
+    /// held this thread so long that the loop moved to another thread: the caller must then return at once.
+    /// </summary>
+    public bool Deliver()
+    {
+        while (true)
+        {
+            Delivery delivery;
+            lock (_gate)
+            {
+                if (_owner != Thread.CurrentThread)
+                {
+                    return false;
+                }
+
+                if (_next == _pending.Count)
+                {
+                    _pending.Clear();
+                    _next = 0;
+                    _bodySince = 0;
+                    return true;
+                }
+
+                delivery = _pending[_next++];
+                _bodySince = Stopwatch.GetTimestamp();
+            }
+
+            delivery.Apply();
+        }
+    }
+
+    /// <summary>The loop has requests to run: the watchdog keeps watch.</summary>
+    public void Busy() => Signal(ref _busy);
+
+    /// <summary>The loop is about to wait for requests: the watchdog sleeps until it is busy again.</summary>
+    public void Idle()
+    {
+        lock (_gate)
+        {
+            _busy = false;
+        }
+    }
+
+    /// <summary>Called by the loop's last owner as it exits: the watchdog stops.</summary>
+    public void End() => Signal(ref _ended);
+
+    /// <summary>Waits until the loop has ended, following it across the threads it moved to.</summary>
+    public void Join()
+    {
+        Thread joined;
+        do
+        {
+            joined = Volatile.Read(ref _owner);
+            if (joined == Thread.CurrentThread)
+            {
+                return;
+            }
+
+            joined.Join();
+        }
+        while (Volatile.Read(ref _owner) != joined);
+    }
+
+    private void Signal(ref bool flag)
+    {
+        lock (_gate)
+        {
+            flag = true;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    private void Watch()
+    {
+        while (true)
+        {
+            TimeSpan held;
+            lock (_gate)
+            {
+                // Monitor.Wait gives the lock up while it sleeps, so deliveries go on meanwhile.
+                while (!_busy && !_ended)
+                {
+                    Monitor.Wait(_gate);
+                }
+
+                // Waking once per limit (a body moves after one to two limits) keeps the watchdog off the cores
+                // that decode: more frequent wake-ups measurably slow decoding where all cores are in use.
+                if (_ended || Monitor.Wait(_gate, _stallLimit) && _ended)
+                {
+                    return;
+                }
+
+                held = _bodySince == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(_bodySince);
+                if (held < _stallLimit)
+                {
+                    continue;
+                }
+
+                _bodySince = 0;
+                Moves++;
+                var next = new Thread(ContinueLoop) { IsBackground = true, Name = _name };
+                Volatile.Write(ref _owner, next);
+                next.Start();
+            }
+
+            _onMoved(held);
+        }
+    }
+
+    private void ContinueLoop()
+    {
+        if (Deliver())
+        {
+            _loop();
+        }
+    }
+
+    private readonly record struct Delivery(ChannelWriter<LlamaGenerationUpdate> Writer, LlamaGenerationUpdate? Update, bool Complete, Exception? Error)
+    {
+        public void Apply()
+        {
+            try
+            {
+                if (Update is not null)
+                {
+                    Writer.TryWrite(Update);
+                }
+
+                if (Complete)
+                {
+                    Writer.TryComplete(Error);
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // A caller's continuation threw on this thread; it is the caller's failure, not the other streams'.
+                Trace.TraceError($"LocalLlm scheduler: a caller's continuation threw: {ex}");
+            }
+        }
+    }
+}
