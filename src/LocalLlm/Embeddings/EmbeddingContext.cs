@@ -49,28 +49,44 @@ internal sealed unsafe class EmbeddingContext : IDisposable
 
     public AbortFlag Abort => _abort;
 
-    /// <summary>Embeds inputs that each fit the context, as few decode calls as the batch allows.</summary>
-    public float[][] Embed(IReadOnlyList<int[]> inputs, CancellationToken cancellationToken)
+    public int DecodeCalls { get; private set; }
+
+    /// <summary>
+    /// Embeds inputs that each fit the context, in as few decode calls as the batch allows. Inputs for which
+    /// <paramref name="skip"/> says so when their turn comes are left out and get no vector.
+    /// </summary>
+    public float[]?[] Embed(IReadOnlyList<int[]> inputs, CancellationToken cancellationToken, Func<int, bool>? skip = null)
     {
-        var vectors = new float[inputs.Count][];
+        var vectors = new float[]?[inputs.Count];
+        var members = new List<int>(MaxSequences);
         int next = 0;
         while (next < inputs.Count)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int first = next;
-            int tokens = 0;
+            members.Clear();
             _batch.n_tokens = 0;
-            while (next < inputs.Count && next - first < MaxSequences && tokens + inputs[next].Length <= ContextSize)
+            while (next < inputs.Count && members.Count < MaxSequences && _batch.n_tokens + inputs[next].Length <= ContextSize)
             {
-                Add(inputs[next], next - first);
-                tokens += inputs[next].Length;
+                if (skip is null || !skip(next))
+                {
+                    Add(inputs[next], members.Count);
+                    members.Add(next);
+                }
+
                 next++;
             }
 
-            Decode(cancellationToken);
-            for (int i = first; i < next; i++)
+            if (members.Count == 0)
             {
-                vectors[i] = Read(i - first, inputs, first);
+                continue;
+            }
+
+            Decode(cancellationToken);
+            int lastRow = -1;
+            for (int sequence = 0; sequence < members.Count; sequence++)
+            {
+                lastRow += inputs[members[sequence]].Length;
+                vectors[members[sequence]] = Read(sequence, lastRow, members[sequence]);
             }
         }
 
@@ -95,6 +111,7 @@ internal sealed unsafe class EmbeddingContext : IDisposable
     private void Decode(CancellationToken cancellationToken)
     {
         NativeMethods.llama_memory_clear(NativeMethods.llama_get_memory(_context), true);
+        DecodeCalls++;
         int status = _encoderOnly ? NativeMethods.llama_encode(_context, _batch) : NativeMethods.llama_decode(_context, _batch);
         if (status != 0)
         {
@@ -103,28 +120,15 @@ internal sealed unsafe class EmbeddingContext : IDisposable
         }
     }
 
-    private float[] Read(int sequence, IReadOnlyList<int[]> inputs, int first)
+    private float[] Read(int sequence, int lastRow, int input)
     {
-        float* vector;
-        if (Pooling == LlamaPooling.None)
-        {
-            // Without pooling every token has an output: take the sequence's last token.
-            int last = -1;
-            for (int i = first; i <= first + sequence; i++)
-            {
-                last += inputs[i].Length;
-            }
-
-            vector = NativeMethods.llama_get_embeddings_ith(_context, last);
-        }
-        else
-        {
-            vector = NativeMethods.llama_get_embeddings_seq(_context, sequence);
-        }
-
+        // Without pooling every token has an output: take the sequence's last token.
+        float* vector = Pooling == LlamaPooling.None
+            ? NativeMethods.llama_get_embeddings_ith(_context, lastRow)
+            : NativeMethods.llama_get_embeddings_seq(_context, sequence);
         if (vector is null)
         {
-            throw new LlamaException($"llama.cpp returned no embedding for input {first + sequence} (pooling {Pooling}).");
+            throw new LlamaException($"llama.cpp returned no embedding for input {input} (pooling {Pooling}).");
         }
 
         return new ReadOnlySpan<float>(vector, Dimensions).ToArray();

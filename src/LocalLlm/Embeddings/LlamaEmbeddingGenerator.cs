@@ -8,14 +8,16 @@ namespace LocalLlm;
 /// or decoder models): many inputs are embedded in one decode call, each as its own sequence.
 /// </summary>
 /// <remarks>
-/// Thread-safe: concurrent requests queue for the generator's one context. Pooling follows the model's metadata
+/// Thread-safe: concurrent requests share the generator's one context; requests that arrive while a decode runs are
+/// embedded together in the next one (continuous batching), each input as its own sequence. Pooling follows the model's metadata
 /// unless <see cref="LlamaEmbeddingOptions.Pooling"/> overrides it; vectors are L2-normalised by default.
 /// </remarks>
 public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
 {
     private readonly Func<CancellationToken, ValueTask<LlamaModel>> _modelProvider;
     private readonly LlamaEmbeddingOptions _options;
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly SemaphoreSlim _initialization = new(1, 1);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<EmbeddingJob> _queued = new();
     private LlamaModel? _model;
     private EmbeddingContext? _context;
     private InferenceWorker? _worker;
@@ -41,6 +43,9 @@ public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
         _options.Validate();
     }
 
+    /// <summary>For tests: how many decode calls the generator has made.</summary>
+    internal int DecodeCalls => _context?.DecodeCalls ?? 0;
+
     /// <summary>Gets the pooling in use, or null before the first request.</summary>
     public LlamaPooling? Pooling => _context?.Pooling;
 
@@ -54,36 +59,28 @@ public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
         ArgumentNullException.ThrowIfNull(values);
         ObjectDisposedException.ThrowIf(_disposed, this);
         string[] inputs = [.. values];
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        EmbeddingContext context = await EnsureContextAsync(cancellationToken).ConfigureAwait(false);
+        int[][] tokens = inputs.Select((text, index) => Fit(Tokenize(text, index), context.ContextSize, index)).ToArray();
+        float[][] vectors = await RunAsync(context, tokens, cancellationToken).ConfigureAwait(false);
+        if (_options.Normalize)
         {
-            EmbeddingContext context = await EnsureContextAsync(cancellationToken).ConfigureAwait(false);
-            int[][] tokens = inputs.Select((text, index) => Fit(Tokenize(text, index), context.ContextSize, index)).ToArray();
-            float[][] vectors = await RunAsync(context, tokens, cancellationToken).ConfigureAwait(false);
-            if (_options.Normalize)
+            foreach (float[] vector in vectors)
             {
-                foreach (float[] vector in vectors)
+                float norm = TensorPrimitives.Norm(vector);
+                if (norm > 0)
                 {
-                    float norm = TensorPrimitives.Norm(vector);
-                    if (norm > 0)
-                    {
-                        TensorPrimitives.Divide(vector, norm, vector);
-                    }
+                    TensorPrimitives.Divide(vector, norm, vector);
                 }
             }
+        }
 
-            string modelId = Path.GetFileNameWithoutExtension(_model!.Path);
-            DateTimeOffset created = DateTimeOffset.UtcNow;
-            long tokenCount = tokens.Sum(t => (long)t.Length);
-            return new GeneratedEmbeddings<Embedding<float>>(vectors.Select(v => new Embedding<float>(v) { ModelId = modelId, CreatedAt = created }))
-            {
-                Usage = new UsageDetails { InputTokenCount = tokenCount, TotalTokenCount = tokenCount },
-            };
-        }
-        finally
+        string modelId = Path.GetFileNameWithoutExtension(_model!.Path);
+        DateTimeOffset created = DateTimeOffset.UtcNow;
+        long tokenCount = tokens.Sum(t => (long)t.Length);
+        return new GeneratedEmbeddings<Embedding<float>>(vectors.Select(v => new Embedding<float>(v) { ModelId = modelId, CreatedAt = created }))
         {
-            _gate.Release();
-        }
+            Usage = new UsageDetails { InputTokenCount = tokenCount, TotalTokenCount = tokenCount },
+        };
     }
 
     /// <inheritdoc />
@@ -127,7 +124,7 @@ public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
             _worker.Dispose(afterLastWork: () => context?.Dispose());
         }
 
-        _gate.Dispose();
+        _initialization.Dispose();
     }
 
     private int[] Tokenize(string text, int index)
@@ -155,39 +152,50 @@ public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
 
     private Task<float[][]> RunAsync(EmbeddingContext context, int[][] tokens, CancellationToken cancellationToken)
     {
-        var result = new TaskCompletionSource<float[][]>(TaskCreationOptions.RunContinuationsAsynchronously);
-        CancellationTokenRegistration registration = cancellationToken.UnsafeRegister(static state => ((EmbeddingContext)state!).Abort.Abort = true, context);
+        var job = new EmbeddingJob(tokens, cancellationToken);
+        _queued.Enqueue(job);
         _worker!.Post(() =>
         {
-            try
+            // The first posted run takes every job queued by then; the runs posted by those jobs find nothing left.
+            var jobs = new List<EmbeddingJob>();
+            while (_queued.TryDequeue(out EmbeddingJob? next))
             {
-                context.Abort.Abort = cancellationToken.IsCancellationRequested;
-                result.SetResult(context.Embed(tokens, cancellationToken));
+                jobs.Add(next);
             }
-            catch (Exception ex)
+
+            if (jobs.Count > 0)
             {
-                result.SetException(ex);
-            }
-            finally
-            {
-                registration.Dispose();
-                context.Abort.Abort = false;
+                EmbeddingJob.RunTogether(jobs, context);
             }
         });
-        return result.Task;
+        return job.Result.Task;
     }
 
     private async ValueTask<EmbeddingContext> EnsureContextAsync(CancellationToken cancellationToken)
     {
-        if (_context is not null)
+        if (Volatile.Read(ref _context) is { } ready)
         {
-            return _context;
+            return ready;
         }
 
-        LlamaModel model = await _modelProvider(cancellationToken).ConfigureAwait(false);
-        _model = model;
-        _context = new EmbeddingContext(model, _options);
-        _worker = new InferenceWorker($"LocalLlm embeddings ({Path.GetFileName(model.Path)})");
-        return _context;
+        await _initialization.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_context is { } created)
+            {
+                return created;
+            }
+
+            LlamaModel model = await _modelProvider(cancellationToken).ConfigureAwait(false);
+            _model = model;
+            var context = new EmbeddingContext(model, _options);
+            _worker = new InferenceWorker($"LocalLlm embeddings ({Path.GetFileName(model.Path)})");
+            Volatile.Write(ref _context, context);
+            return context;
+        }
+        finally
+        {
+            _initialization.Release();
+        }
     }
 }

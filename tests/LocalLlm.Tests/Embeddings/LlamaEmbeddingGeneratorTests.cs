@@ -68,6 +68,49 @@ public sealed class LlamaEmbeddingGeneratorTests
     }
 
     [Test]
+    public async Task ConcurrentRequests_ShareDecodeCalls_AndEachGetsItsOwnVectors()
+    {
+        using var generator = new LlamaEmbeddingGenerator(_model, new LlamaEmbeddingOptions { ThreadCount = 2, MaxSequencesPerBatch = 16 });
+        Embedding<float>[] alone = [.. await generator.GenerateAsync(Sentences)];
+        string[] many = [.. Enumerable.Range(0, 64).Select(i => $"{Sentences[i % Sentences.Length]} ({i})")];
+        int before = generator.DecodeCalls;
+
+        // The 64-input request takes four full decodes; the single-sentence requests arriving meanwhile share the next.
+        Task<GeneratedEmbeddings<Embedding<float>>> large = generator.GenerateAsync(many);
+        Task<GeneratedEmbeddings<Embedding<float>>>[] singles = [.. Enumerable.Range(0, 8).Select(i => generator.GenerateAsync([Sentences[i % Sentences.Length]]))];
+        await Task.WhenAll([large, .. singles]);
+
+        int decodes = generator.DecodeCalls - before;
+        TestContext.Out.WriteLine($"1 request of 64 inputs + 8 of one input: {decodes} decode calls (one at a time: 12)");
+        Assert.That(decodes, Is.LessThanOrEqualTo(6));
+        for (int i = 0; i < singles.Length; i++)
+        {
+            Assert.That((await singles[i]).Single().Vector.ToArray(), Is.EqualTo(alone[i % Sentences.Length].Vector.ToArray()).Within(1e-4f), $"request {i}");
+        }
+
+        Assert.That((await large).Count, Is.EqualTo(64));
+    }
+
+    [Test]
+    public async Task CancellingOneRequest_LeavesTheConcurrentOnesIntact()
+    {
+        using var generator = new LlamaEmbeddingGenerator(_model, new LlamaEmbeddingOptions { ThreadCount = 2, MaxSequencesPerBatch = 4 });
+        Embedding<float>[] alone = [.. await generator.GenerateAsync(Sentences)];
+        using var cancel = new CancellationTokenSource();
+
+        Task<GeneratedEmbeddings<Embedding<float>>> cancelled = generator.GenerateAsync(Enumerable.Repeat(Sentences[4], 64), cancellationToken: cancel.Token);
+        Task<GeneratedEmbeddings<Embedding<float>>> kept = generator.GenerateAsync(Sentences);
+        await cancel.CancelAsync();
+
+        Assert.That(async () => await cancelled, Throws.InstanceOf<OperationCanceledException>());
+        GeneratedEmbeddings<Embedding<float>> result = await kept;
+        for (int i = 0; i < Sentences.Length; i++)
+        {
+            Assert.That(result[i].Vector.ToArray(), Is.EqualTo(alone[i].Vector.ToArray()).Within(1e-4f), $"sentence {i}");
+        }
+    }
+
+    [Test]
     public async Task WithoutNormalisation_VectorsKeepTheirLength()
     {
         using var generator = new LlamaEmbeddingGenerator(_model, new LlamaEmbeddingOptions { ThreadCount = 2, Normalize = false, Pooling = LlamaPooling.Cls });

@@ -1,0 +1,81 @@
+namespace LocalLlm;
+
+/// <summary>One <see cref="LlamaEmbeddingGenerator.GenerateAsync"/> call waiting for the generator's worker.</summary>
+internal sealed class EmbeddingJob(int[][] inputs, CancellationToken cancellationToken)
+{
+    public int[][] Inputs { get; } = inputs;
+
+    public CancellationToken CancellationToken { get; } = cancellationToken;
+
+    public TaskCompletionSource<float[][]> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Embeds every job queued so far in shared decode calls, so that concurrent requests cost one decode instead of
+    /// one each. A cancelled job leaves at once and its remaining inputs are skipped; a decode in progress is aborted
+    /// only when every job in it was cancelled.
+    /// </summary>
+    public static void RunTogether(IReadOnlyList<EmbeddingJob> queued, EmbeddingContext context)
+    {
+        var jobs = new List<EmbeddingJob>(queued.Count);
+        foreach (EmbeddingJob job in queued)
+        {
+            if (job.CancellationToken.IsCancellationRequested)
+            {
+                job.Result.TrySetCanceled(job.CancellationToken);
+            }
+            else
+            {
+                jobs.Add(job);
+            }
+        }
+
+        if (jobs.Count == 0)
+        {
+            return;
+        }
+
+        using var allCancelled = new CancellationTokenSource();
+        int live = jobs.Count;
+        var registrations = jobs.Select(job => job.CancellationToken.UnsafeRegister(_ =>
+        {
+            job.Result.TrySetCanceled(job.CancellationToken);
+            if (Interlocked.Decrement(ref live) == 0)
+            {
+                context.Abort.Abort = true;
+                allCancelled.Cancel();
+            }
+        }, null)).ToArray();
+        try
+        {
+            EmbeddingJob[] owners = [.. jobs.SelectMany(job => Enumerable.Repeat(job, job.Inputs.Length))];
+            float[]?[] vectors = context.Embed([.. jobs.SelectMany(job => job.Inputs)], allCancelled.Token, skip: input => owners[input].CancellationToken.IsCancellationRequested);
+            int offset = 0;
+            foreach (EmbeddingJob job in jobs)
+            {
+                if (!job.CancellationToken.IsCancellationRequested)
+                {
+                    // Inputs are skipped only for cancelled jobs, so a live job has every vector.
+                    job.Result.TrySetResult([.. vectors.Skip(offset).Take(job.Inputs.Length).Select(vector => vector!)]);
+                }
+
+                offset += job.Inputs.Length;
+            }
+        }
+        catch (Exception ex)
+        {
+            foreach (EmbeddingJob job in jobs)
+            {
+                _ = job.CancellationToken.IsCancellationRequested ? job.Result.TrySetCanceled(job.CancellationToken) : job.Result.TrySetException(ex);
+            }
+        }
+        finally
+        {
+            foreach (CancellationTokenRegistration registration in registrations)
+            {
+                registration.Dispose();
+            }
+
+            context.Abort.Abort = false;
+        }
+    }
+}
