@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
 
 namespace LocalLlm;
 
@@ -26,6 +27,7 @@ public sealed class LlamaChatClient : IChatClient
     private LlamaModel? _model;
     private LlamaChatTemplate? _template;
     private LlamaSession? _session;
+    private readonly ILoggerFactory? _loggerFactory;
     private LlamaScheduler? _scheduler;
     private bool _disposed;
 
@@ -41,9 +43,10 @@ public sealed class LlamaChatClient : IChatClient
     }
 
     /// <summary>Creates a chat client whose model is loaded on first use (dependency injection).</summary>
-    internal LlamaChatClient(Func<CancellationToken, ValueTask<LlamaModel>> modelProvider, LlamaChatClientOptions? options)
+    internal LlamaChatClient(Func<CancellationToken, ValueTask<LlamaModel>> modelProvider, LlamaChatClientOptions? options, ILoggerFactory? loggerFactory = null)
     {
         _modelProvider = modelProvider;
+        _loggerFactory = loggerFactory;
         _options = options ?? new LlamaChatClientOptions();
         _options.Context.Validate();
         if (_options.ParallelSequences is < 1 or > 256)
@@ -216,6 +219,7 @@ public sealed class LlamaChatClient : IChatClient
                     ContextSizePerSequence = _options.Context.ContextSize ?? InferenceContexts.DefaultSize(model),
                     ThreadCount = _options.Context.ThreadCount,
                     Seed = _options.Context.Seed,
+                    LoggerFactory = _loggerFactory,
                 });
             }
             else

@@ -22,6 +22,9 @@ internal sealed class LocalLlmModelHost : IDisposable
 
     public LocalLlmOptions Options => _options;
 
+    /// <summary>Gets the app's logging, for the clients built over this model.</summary>
+    public ILoggerFactory? LoggerFactory => _loggerFactory;
+
     public bool IsLoaded => Volatile.Read(ref _model) is not null;
 
     public async ValueTask<LlamaModel> GetModelAsync(CancellationToken cancellationToken)

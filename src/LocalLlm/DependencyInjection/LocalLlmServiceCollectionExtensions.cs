@@ -101,7 +101,7 @@ public static class LocalLlmServiceCollectionExtensions
     }
 
     private static LlamaChatClient CreateChatClient(LocalLlmModelHost host) =>
-        new(host.GetModelAsync, host.Options.ToChatClientOptions());
+        new(host.GetModelAsync, host.Options.ToChatClientOptions(), host.LoggerFactory);
 
     private static LlamaEmbeddingGenerator CreateEmbeddingGenerator(LocalLlmModelHost host) =>
         new(host.GetModelAsync, host.Options.ToEmbeddingOptions());

@@ -3,6 +3,7 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace LocalLlm.Tests.DependencyInjection;
@@ -38,6 +39,38 @@ public sealed class AddLocalLlmTests
         Assert.That(last!.Contents.OfType<UsageContent>().Single().Details.OutputTokenCount, Is.EqualTo(6));
         Assert.That(chat.GetService<LlamaModel>(), Is.SameAs(host.Services.GetRequiredService<LlamaModel>()));
         await host.StopAsync();
+    }
+
+    [Test]
+    public async Task WithParallelSequences_AStreamBlockingTheScheduler_IsReportedInTheAppsLog()
+    {
+        var logs = new RecordingLoggerProvider();
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder();
+        builder.Logging.AddProvider(logs);
+        builder.Services.AddLocalLlm(o =>
+        {
+            o.ModelPath = TinyPath;
+            o.ContextSize = 256;
+            o.ThreadCount = 2;
+            o.ParallelSequences = 2;
+        });
+        using IHost host = builder.Build();
+        await host.StartAsync();
+
+        IChatClient chat = host.Services.GetRequiredService<IChatClient>();
+        bool blocked = false;
+        await foreach (ChatResponseUpdate update in chat.GetStreamingResponseAsync("Hello!", new ChatOptions { MaxOutputTokens = 4 }))
+        {
+            if (!blocked)
+            {
+                blocked = true;
+                Thread.Sleep(300); // blocks the scheduler's thread, on which this loop body runs
+            }
+        }
+
+        Assert.That(
+            logs.Records.Where(r => r.Level == LogLevel.Warning && r.Category == typeof(LlamaScheduler).FullName).Select(r => r.Message),
+            Has.Some.Contains("held the scheduler's thread"));
     }
 
     [Test]
