@@ -63,6 +63,7 @@ internal sealed class EmbeddingJob(int[][] inputs, CancellationToken cancellatio
         }
         catch (Exception ex)
         {
+            // A failed decode fails every request that shared it (those in later decodes of this run too).
             foreach (EmbeddingJob job in jobs)
             {
                 _ = job.CancellationToken.IsCancellationRequested ? job.Result.TrySetCanceled(job.CancellationToken) : job.Result.TrySetException(ex);
@@ -76,6 +77,15 @@ internal sealed class EmbeddingJob(int[][] inputs, CancellationToken cancellatio
             }
 
             context.Abort.Abort = false;
+
+            // Not only in the callbacks: a registration disposed before its callback ran never runs it.
+            foreach (EmbeddingJob job in jobs)
+            {
+                if (job.CancellationToken.IsCancellationRequested)
+                {
+                    job.Result.TrySetCanceled(job.CancellationToken);
+                }
+            }
         }
     }
 }

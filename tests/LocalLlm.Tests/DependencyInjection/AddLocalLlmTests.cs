@@ -59,15 +59,16 @@ public sealed class AddLocalLlmTests
 
         IChatClient chat = host.Services.GetRequiredService<IChatClient>();
         bool blocked = false;
-        await foreach (ChatResponseUpdate update in chat.GetStreamingResponseAsync("Hello!", new ChatOptions { MaxOutputTokens = 4 }))
+        await foreach (ChatResponseUpdate update in chat.GetStreamingResponseAsync("Hello!", new ChatOptions { MaxOutputTokens = 16 }))
         {
-            if (!blocked)
+            if (!blocked && Thread.CurrentThread.Name?.StartsWith("LocalLlm scheduler", StringComparison.Ordinal) == true)
             {
                 blocked = true;
                 Thread.Sleep(300); // blocks the scheduler's thread, on which this loop body runs
             }
         }
 
+        Assert.That(blocked, Is.True, "a loop body ran on the scheduler's thread");
         Assert.That(
             logs.Records.Where(r => r.Level == LogLevel.Warning && r.Category == typeof(LlamaScheduler).FullName).Select(r => r.Message),
             Has.Some.Contains("held the scheduler's thread"));

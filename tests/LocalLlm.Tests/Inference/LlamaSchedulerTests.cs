@@ -153,12 +153,14 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
         LlamaCompletion? inner = null;
         int outerTokens = 0;
 
-        // Loop bodies run on the scheduler's thread; this one blocks it until a second stream has finished.
+        // Bodies run on the scheduler's thread when the reader is already waiting for the update; this one then blocks
+        // that thread until a second stream has finished.
         Task outer = Task.Run(async () =>
         {
-            await foreach (LlamaGenerationUpdate update in scheduler.StreamAsync(Prompts[0], Greedy(4)))
+            await foreach (LlamaGenerationUpdate update in scheduler.StreamAsync(Prompts[0], Greedy(16)))
             {
-                if (update.TokenId is not null && ++outerTokens == 1)
+                outerTokens += update.TokenId is null ? 0 : 1;
+                if (inner is null && OnSchedulerThread)
                 {
                     inner = scheduler.CompleteAsync(Prompts[1], Greedy(8)).GetAwaiter().GetResult();
                 }
@@ -166,8 +168,9 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
         });
         await outer.WaitAsync(TimeSpan.FromSeconds(60));
 
+        Assert.That(inner, Is.Not.Null, "a body ran on the scheduler's thread");
         Assert.That(inner!.TokenIds, Has.Count.EqualTo(8));
-        Assert.That(outerTokens, Is.EqualTo(4), "the blocked stream went on once its body returned");
+        Assert.That(outerTokens, Is.EqualTo(16), "the blocked stream went on once its body returned");
         Assert.That(scheduler.LoopMoves, Is.GreaterThanOrEqualTo(1));
     }
 
@@ -178,16 +181,21 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
         using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(logs));
         using LlamaScheduler scheduler = new(Model, new LlamaSchedulerOptions { ParallelSequences = 2, ContextSizePerSequence = 512, ThreadCount = 2, CallerStallLimit = TimeSpan.FromMilliseconds(40), LoggerFactory = loggerFactory });
         using var release = new ManualResetEventSlim();
-        using var firstToken = new SemaphoreSlim(0);
+        using var blocking = new SemaphoreSlim(0);
         Task blocked = Task.Run(async () =>
         {
-            await foreach (LlamaGenerationUpdate update in scheduler.StreamAsync(Prompts[0], Greedy(3)))
+            bool blockedOnce = false;
+            await foreach (LlamaGenerationUpdate update in scheduler.StreamAsync(Prompts[0], Greedy(16)))
             {
-                firstToken.Release();
-                release.Wait(TimeSpan.FromSeconds(60));
+                if (!blockedOnce && OnSchedulerThread)
+                {
+                    blockedOnce = true;
+                    blocking.Release();
+                    release.Wait(TimeSpan.FromSeconds(60));
+                }
             }
         });
-        await firstToken.WaitAsync(TimeSpan.FromSeconds(30));
+        await blocking.WaitAsync(TimeSpan.FromSeconds(30));
 
         LlamaCompletion other = await scheduler.CompleteAsync(Prompts[1], Greedy(16)).WaitAsync(TimeSpan.FromSeconds(30));
 
@@ -219,6 +227,8 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
         Assert.That(ex.Message, Does.Contain("was 0"));
         Assert.That(stall!.ParamName, Is.EqualTo("CallerStallLimit"));
     }
+
+    private static bool OnSchedulerThread => Thread.CurrentThread.Name?.StartsWith("LocalLlm scheduler", StringComparison.Ordinal) == true;
 
     private static async Task<int> CountUntilCancelled(IAsyncEnumerable<LlamaGenerationUpdate> updates, CancellationTokenSource cancel, int after)
     {

@@ -10,16 +10,22 @@ public sealed partial class LlamaScheduler
 {
     private readonly SemaphoreSlim _arrivals = new(0);
     private int _prefillCursor;
-    private bool _freeOnExit;
 
     /// <summary>For tests: decode steps in which generating streams advanced together with a prompt chunk.</summary>
     internal int InterleavedSteps { get; private set; }
 
     private void Signal()
     {
-        if (!_disposed)
+        try
         {
-            _arrivals.Release();
+            if (!IsDisposed)
+            {
+                _arrivals.Release();
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed between the check and the release: the loop has ended and needs no wake-up.
         }
     }
 
@@ -97,7 +103,7 @@ public sealed partial class LlamaScheduler
             return;
         }
 
-        if (_freeOnExit)
+        if (_loopThread.FreeOnExit)
         {
             FreeNativeResources();
         }

@@ -17,6 +17,12 @@ namespace LocalLlm;
 /// Up to <see cref="LlamaSchedulerOptions.ParallelSequences"/> requests generate at once; the rest wait in a bounded,
 /// first-come-first-served queue. Each request has its own sampler chain and stop conditions. When a sequence's context
 /// fills, its request finishes with <see cref="LlamaFinishReason.ContextFull"/> (sequences do not shift).
+/// <para>
+/// A stream's updates are handed over on the scheduler's thread between decode steps, so the caller's loop body (and
+/// code after an <c>await</c> on a stream) runs there, as on a native loop: await rather than block in it. A body that
+/// holds the thread past <see cref="LlamaSchedulerOptions.CallerStallLimit"/> makes the scheduler move to a fresh
+/// thread and log a warning; the other streams are delayed, not deadlocked.
+/// </para>
 /// </remarks>
 public sealed partial class LlamaScheduler : IDisposable
 {
@@ -28,7 +34,7 @@ public sealed partial class LlamaScheduler : IDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _shutdown = new();
     private llama_batch _batch;
-    private bool _disposed;
+    private int _disposed;
 
     /// <summary>Creates a scheduler over <paramref name="model"/> and starts its worker thread.</summary>
     /// <param name="model">The loaded model; it stays alive while the scheduler exists.</param>
@@ -117,7 +123,7 @@ public sealed partial class LlamaScheduler : IDisposable
     public IAsyncEnumerable<LlamaGenerationUpdate> StreamAsync(IReadOnlyList<int> promptTokens, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(promptTokens);
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         options ??= new LlamaGenerationOptions();
         options.Validate();
         if (promptTokens.Count == 0)
@@ -146,23 +152,23 @@ public sealed partial class LlamaScheduler : IDisposable
     public Task<LlamaCompletion> CompleteAsync(string prompt, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
         InferenceContexts.CollectAsync(StreamAsync(prompt, options, cancellationToken), cancellationToken);
 
-    /// <summary>Stops every request, waits for the worker thread, and frees the context. Idempotent.</summary>
+    /// <summary>
+    /// Stops every request, waits for the scheduler's loop to end, and frees the context. Idempotent. Called from a
+    /// caller's loop body running on the scheduler's thread (or code after an <c>await</c> on one of its streams),
+    /// it returns at once and the loop frees the context as it exits.
+    /// </summary>
     public void Dispose()
     {
-        if (_disposed)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
 
-        _disposed = true;
         _abort.Abort = true;
         _queue.Writer.TryComplete();
         _shutdown.Cancel();
-        if (_loopThread.IsLoopThread)
+        if (_loopThread.TryFreeOnExit())
         {
-            // Disposed from a caller's loop body, which runs on the loop's thread: the loop frees the context itself
-            // once this step has unwound, instead of joining itself.
-            _freeOnExit = true;
             return;
         }
 
@@ -177,6 +183,8 @@ public sealed partial class LlamaScheduler : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A caller's loop body over a scheduler stream held the scheduler's thread for {HeldMs} ms (limit {LimitMs} ms); the scheduler moved to a new thread so the other streams go on. Await instead of blocking inside 'await foreach'.")]
     private static partial void LogLoopMoved(ILogger logger, long heldMs, long limitMs);
+
+    private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     private void FreeNativeResources()
     {

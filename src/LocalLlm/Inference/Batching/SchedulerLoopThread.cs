@@ -8,8 +8,9 @@ namespace LocalLlm;
 /// </summary>
 /// <remarks>
 /// Callers' loop bodies run inline on the loop thread between decode steps, as they do on a
-/// <see cref="LlamaSession"/>'s worker: handing each token to a thread-pool thread instead costs a tenth of the
-/// throughput on a machine whose cores all decode, because the pool's thread spins for work beside llama.cpp's.
+/// <see cref="LlamaSession"/>'s worker: handing each token to a thread-pool thread instead cost up to a quarter of a
+/// single stream's throughput on a machine whose cores all decode, because the pool's threads spin for work beside
+/// llama.cpp's.
 /// A body that holds the thread longer than the stall limit (it blocks, or waits synchronously on another stream)
 /// must not stall or deadlock the other streams: a watchdog then moves the loop to a fresh thread, which goes on
 /// from the next undelivered update. The old thread finishes the caller's body and ends without touching the loop's
@@ -26,6 +27,7 @@ internal sealed class SchedulerLoopThread
     private Thread _owner;
     private bool _busy = true;
     private bool _ended;
+    private bool _freeOnExit;
     private int _next;
     private long _bodySince;
 
@@ -45,8 +47,36 @@ internal sealed class SchedulerLoopThread
     /// <summary>Gets how many times the loop moved to a fresh thread.</summary>
     public int Moves { get; private set; }
 
-    /// <summary>Gets a value indicating whether the calling thread runs the loop.</summary>
-    public bool IsLoopThread => Volatile.Read(ref _owner) == Thread.CurrentThread;
+    /// <summary>Gets a value indicating whether the loop's last owner must free the native resources as it exits.</summary>
+    public bool FreeOnExit
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _freeOnExit;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Called from a caller's loop body that wants the scheduler disposed: on the loop's thread, the loop cannot be
+    /// joined, so its owner frees the native resources as it exits; returns false on any other thread (including one
+    /// the loop has just moved away from), which then joins the loop instead.
+    /// </summary>
+    public bool TryFreeOnExit()
+    {
+        lock (_gate)
+        {
+            if (_owner != Thread.CurrentThread)
+            {
+                return false;
+            }
+
+            _freeOnExit = true;
+            return true;
+        }
+    }
 
     public void Start()
     {
@@ -105,21 +135,20 @@ internal sealed class SchedulerLoopThread
     /// <summary>Called by the loop's last owner as it exits: the watchdog stops.</summary>
     public void End() => Signal(ref _ended);
 
-    /// <summary>Waits until the loop has ended, following it across the threads it moved to.</summary>
+    /// <summary>
+    /// Waits until the loop's last owner has run the exit path. Threads the loop moved away from may still be running
+    /// callers' code, but never touch the loop's state again, so waiting for them is neither needed nor safe (one may
+    /// be waiting for the caller of this method).
+    /// </summary>
     public void Join()
     {
-        Thread joined;
-        do
+        lock (_gate)
         {
-            joined = Volatile.Read(ref _owner);
-            if (joined == Thread.CurrentThread)
+            while (!_ended)
             {
-                return;
+                Monitor.Wait(_gate);
             }
-
-            joined.Join();
         }
-        while (Volatile.Read(ref _owner) != joined);
     }
 
     private void Signal(ref bool flag)
@@ -136,6 +165,7 @@ internal sealed class SchedulerLoopThread
         while (true)
         {
             TimeSpan held;
+            Thread next;
             lock (_gate)
             {
                 // Monitor.Wait gives the lock up while it sleeps, so deliveries go on meanwhile.
@@ -159,12 +189,21 @@ internal sealed class SchedulerLoopThread
 
                 _bodySince = 0;
                 Moves++;
-                var next = new Thread(ContinueLoop) { IsBackground = true, Name = _name };
-                Volatile.Write(ref _owner, next);
-                next.Start();
+                next = new Thread(ContinueLoop) { IsBackground = true, Name = _name };
+                _owner = next;
             }
 
-            _onMoved(held);
+            try
+            {
+                _onMoved(held);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // A throwing logger must not end the process from this thread.
+                Trace.TraceError($"LocalLlm scheduler: logging the move failed: {ex}");
+            }
+
+            next.Start();
         }
     }
 
