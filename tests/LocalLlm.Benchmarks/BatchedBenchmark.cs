@@ -177,10 +177,10 @@ internal static class BatchedBenchmark
                 for (int s = 0; s < _sequences; s++)
                 {
                     next[s] = NativeMethods.llama_sampler_sample(samplers[s], _context, rows[s]);
-                    _ = NativeMethods.llama_vocab_is_eog(_model.Tokenizer.Vocab, next[s]);
+                    _ = NativeMethods.llama_vocab_is_eog(_model.Tokenizer.Vocabulary.Pointer, next[s]);
                     fixed (byte* buffer = piece)
                     {
-                        NativeMethods.llama_token_to_piece(_model.Tokenizer.Vocab, next[s], buffer, piece.Length, 0, false);
+                        NativeMethods.llama_token_to_piece(_model.Tokenizer.Vocabulary.Pointer, next[s], buffer, piece.Length, 0, false);
                     }
 
                     generated++;
