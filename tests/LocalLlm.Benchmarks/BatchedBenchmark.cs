@@ -130,7 +130,7 @@ internal static class BatchedBenchmark
         private readonly LlamaModel _model;
         private readonly SafeLlamaContextHandle _context;
         private readonly int _sequences;
-        private llama_batch _batch;
+        private readonly NativeBatch _batch;
 
         public RawBatchedLoop(LlamaModel model, int sequences)
         {
@@ -145,7 +145,7 @@ internal static class BatchedBenchmark
             parameters.n_threads = Threads;
             parameters.n_threads_batch = Threads;
             _context = SafeLlamaContextHandle.Create(model.Handle, parameters);
-            _batch = NativeMethods.llama_batch_init(512, 0, 1);
+            _batch = new NativeBatch(512);
         }
 
         public double Run(int[][] prompts, int tokens)
@@ -156,7 +156,7 @@ internal static class BatchedBenchmark
             var positions = new int[_sequences];
             Span<byte> piece = stackalloc byte[256];
             long start = Stopwatch.GetTimestamp();
-            _batch.n_tokens = 0;
+            _batch.Clear();
             for (int s = 0; s < _sequences; s++)
             {
                 samplers[s] = NativeMethods.llama_sampler_chain_init(NativeMethods.llama_sampler_chain_default_params());
@@ -172,21 +172,21 @@ internal static class BatchedBenchmark
             int generated = 0;
             for (int step = 0; step < tokens; step++)
             {
-                NativeMethods.llama_decode(_context, _batch);
+                _context.Decode(_batch);
                 var next = new int[_sequences];
                 for (int s = 0; s < _sequences; s++)
                 {
                     next[s] = NativeMethods.llama_sampler_sample(samplers[s], _context, rows[s]);
-                    _ = NativeMethods.llama_vocab_is_eog(_model.Tokenizer.Vocab, next[s]);
+                    _ = NativeMethods.llama_vocab_is_eog(_model.Tokenizer.Vocabulary.Pointer, next[s]);
                     fixed (byte* buffer = piece)
                     {
-                        NativeMethods.llama_token_to_piece(_model.Tokenizer.Vocab, next[s], buffer, piece.Length, 0, false);
+                        NativeMethods.llama_token_to_piece(_model.Tokenizer.Vocabulary.Pointer, next[s], buffer, piece.Length, 0, false);
                     }
 
                     generated++;
                 }
 
-                _batch.n_tokens = 0;
+                _batch.Clear();
                 for (int s = 0; s < _sequences && step + 1 < tokens; s++)
                 {
                     rows[s] = _batch.Add(next[s], positions[s]++, s, output: true);
@@ -204,7 +204,7 @@ internal static class BatchedBenchmark
 
         public void Dispose()
         {
-            NativeMethods.llama_batch_free(_batch);
+            _batch.Dispose();
             _context.Dispose();
         }
     }

@@ -149,7 +149,7 @@ internal static class OverheadDiagnosis
 
             _context = SafeLlamaContextHandle.Create(model.Handle, parameters);
             _tokenizer = model.Tokenizer;
-            _vocab = model.Tokenizer.Vocab;
+            _vocab = model.Tokenizer.Vocabulary.Pointer;
         }
 
         public unsafe RunMeasurement Run(int[] prompt, int maxTokens, int[] generated, long[] stamps, bool managedWork, ChannelWriter<LlamaGenerationUpdate>? writer = null)

@@ -37,7 +37,7 @@ internal sealed unsafe class RawGeneration : IDisposable
             throw new LlamaException($"llama.cpp could not create the raw benchmark context for '{model.Path}'.");
         }
 
-        _vocab = model.Tokenizer.Vocab;
+        _vocab = model.Tokenizer.Vocabulary.Pointer;
         BatchSize = (int)NativeMethods.llama_n_batch(_context);
     }
 

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Text;
 using LocalLlm.Native;
 
 namespace LocalLlm;
@@ -82,69 +80,15 @@ public sealed class LlamaChatTemplate
     /// <returns>The prompt text, special tokens written as text (tokenize it with special-token parsing).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="messages"/> is null.</exception>
     /// <exception cref="LlamaChatTemplateException">llama.cpp could not apply the template.</exception>
-    public unsafe string Apply(IReadOnlyList<LlamaChatMessage> messages, bool addAssistantPrefix = true)
+    public string Apply(IReadOnlyList<LlamaChatMessage> messages, bool addAssistantPrefix = true)
     {
         ArgumentNullException.ThrowIfNull(messages);
         NativeLibraryLoader.EnsureInitialized();
-        var pinned = new List<GCHandle>(messages.Count * 2 + 1);
-        try
-        {
-            var native = new llama_chat_message[messages.Count];
-            int totalLength = 0;
-            for (int i = 0; i < messages.Count; i++)
-            {
-                native[i].role = Pin(pinned, messages[i].Role ?? string.Empty);
-                native[i].content = Pin(pinned, messages[i].Content ?? string.Empty);
-                totalLength += (messages[i].Content?.Length ?? 0) + (messages[i].Role?.Length ?? 0);
-            }
-
-            nint template = Pin(pinned, Source);
-            byte[] buffer = new byte[Math.Max(1024, totalLength * 4 + 512)];
-            fixed (llama_chat_message* chat = native)
-            {
-                int length = Format(template, chat, messages.Count, addAssistantPrefix, buffer);
-                if (length > buffer.Length)
-                {
-                    buffer = new byte[length];
-                    length = Format(template, chat, messages.Count, addAssistantPrefix, buffer);
-                }
-
-                if (length < 0)
-                {
-                    throw Unrecognised();
-                }
-
-                return Encoding.UTF8.GetString(buffer, 0, length);
-            }
-        }
-        finally
-        {
-            foreach (GCHandle handle in pinned)
-            {
-                handle.Free();
-            }
-        }
+        return NativeChatTemplate.Apply(Source, messages, addAssistantPrefix) ?? throw Unrecognised();
     }
 
     /// <inheritdoc />
     public override string ToString() => IsBuiltInName ? Source : $"{Source[..Math.Min(40, Source.Length)]}…";
-
-    private static unsafe int Format(nint template, llama_chat_message* chat, int count, bool addAssistantPrefix, byte[] buffer)
-    {
-        fixed (byte* output = buffer)
-        {
-            return NativeMethods.llama_chat_apply_template((byte*)template, chat, (nuint)count, addAssistantPrefix, output, buffer.Length);
-        }
-    }
-
-    private static nint Pin(List<GCHandle> pinned, string text)
-    {
-        byte[] utf8 = new byte[Encoding.UTF8.GetByteCount(text) + 1];
-        Encoding.UTF8.GetBytes(text, utf8);
-        GCHandle handle = GCHandle.Alloc(utf8, GCHandleType.Pinned);
-        pinned.Add(handle);
-        return handle.AddrOfPinnedObject();
-    }
 
     private void EnsureRecognised() => Apply([LlamaChatMessage.User("hi")]);
 
@@ -156,16 +100,9 @@ public sealed class LlamaChatTemplate
             $"Name the family explicitly with LlamaChatTemplate.FromName (one of: {string.Join(", ", BuiltInNames)}).");
     }
 
-    private static unsafe string[] ReadBuiltInNames()
+    private static string[] ReadBuiltInNames()
     {
         NativeLibraryLoader.EnsureInitialized();
-        int count = NativeMethods.llama_chat_builtin_templates(null, 0);
-        var names = new nint[count];
-        fixed (nint* output = names)
-        {
-            count = NativeMethods.llama_chat_builtin_templates((byte**)output, (nuint)count);
-        }
-
-        return names.Take(count).Select(name => Marshal.PtrToStringUTF8(name)!).ToArray();
+        return NativeChatTemplate.BuiltInNames();
     }
 }

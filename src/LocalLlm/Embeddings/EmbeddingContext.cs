@@ -6,12 +6,12 @@ namespace LocalLlm;
 /// A context in embedding mode. Packs several inputs into one decode, each as its own sequence, and reads one pooled
 /// vector per sequence. Used only from its generator's worker thread.
 /// </summary>
-internal sealed unsafe class EmbeddingContext : IDisposable
+internal sealed class EmbeddingContext : IDisposable
 {
     private readonly LlamaModel _model;
     private readonly SafeLlamaContextHandle _context;
     private readonly AbortFlag _abort = new();
-    private llama_batch _batch;
+    private readonly NativeBatch _batch;
     private readonly bool _encoderOnly;
 
     public EmbeddingContext(LlamaModel model, LlamaEmbeddingOptions options)
@@ -19,24 +19,26 @@ internal sealed unsafe class EmbeddingContext : IDisposable
         _model = model;
         int contextSize = options.ContextSize ?? InferenceContexts.DefaultSize(model, fallback: 512);
         int threads = options.ThreadCount ?? CpuTopology.PhysicalCoreCount;
-        llama_context_params parameters = NativeMethods.llama_context_default_params();
-        parameters.n_ctx = (uint)contextSize;
-        parameters.n_batch = (uint)contextSize;
-        parameters.n_ubatch = (uint)contextSize; // non-causal models need a whole input in one micro-batch
-        parameters.n_seq_max = (uint)options.MaxSequencesPerBatch;
-        parameters.kv_unified = 1;              // every sequence may use the whole context
-        parameters.n_threads = threads;
-        parameters.n_threads_batch = threads;
-        parameters.embeddings = 1;
-        parameters.pooling_type = options.Pooling is { } pooling ? (llama_pooling_type)pooling : llama_pooling_type.LLAMA_POOLING_TYPE_UNSPECIFIED;
-        _context = InferenceContexts.Create(model, parameters, _abort, "an embedding context");
+        var settings = new NativeContextSettings
+        {
+            ContextSize = contextSize,
+            BatchSize = contextSize,
+            MicroBatchSize = contextSize, // non-causal models need a whole input in one micro-batch
+            SequenceCount = options.MaxSequencesPerBatch,
+            UnifiedKvCache = true,        // every sequence may use the whole context
+            ThreadCount = threads,
+            BatchThreadCount = threads,
+            Embeddings = true,
+            Pooling = options.Pooling,    // null: the model's own
+        };
+        _context = SafeLlamaContextHandle.Create(model, settings, _abort, "an embedding context");
 
-        ContextSize = (int)NativeMethods.llama_n_ctx(_context);
+        ContextSize = _context.ContextSize;
         MaxSequences = options.MaxSequencesPerBatch;
-        Pooling = (LlamaPooling)Math.Max(0, (int)NativeMethods.llama_pooling_type(_context));
+        Pooling = _context.Pooling;
         Dimensions = model.Metadata.EmbeddingSize;
         _encoderOnly = model.Metadata.HasEncoder && !model.Metadata.HasDecoder;
-        _batch = NativeMethods.llama_batch_init(ContextSize, 0, 1);
+        _batch = new NativeBatch(ContextSize);
     }
 
     public int ContextSize { get; }
@@ -64,8 +66,8 @@ internal sealed unsafe class EmbeddingContext : IDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             members.Clear();
-            _batch.n_tokens = 0;
-            while (next < inputs.Count && members.Count < MaxSequences && _batch.n_tokens + inputs[next].Length <= ContextSize)
+            _batch.Clear();
+            while (next < inputs.Count && members.Count < MaxSequences && _batch.Count + inputs[next].Length <= ContextSize)
             {
                 if (skip is null || !skip(next))
                 {
@@ -95,7 +97,7 @@ internal sealed unsafe class EmbeddingContext : IDisposable
 
     public void Dispose()
     {
-        NativeMethods.llama_batch_free(_batch);
+        _batch.Dispose();
         _context.Dispose();
         _abort.Dispose();
     }
@@ -110,27 +112,22 @@ internal sealed unsafe class EmbeddingContext : IDisposable
 
     private void Decode(CancellationToken cancellationToken)
     {
-        NativeMethods.llama_memory_clear(NativeMethods.llama_get_memory(_context), true);
+        _context.ClearMemory();
         DecodeCalls++;
-        int status = _encoderOnly ? NativeMethods.llama_encode(_context, _batch) : NativeMethods.llama_decode(_context, _batch);
+        int status = _encoderOnly ? _context.Encode(_batch) : _context.Decode(_batch);
         if (status != 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            throw new LlamaException($"llama.cpp failed to compute embeddings for {_batch.n_tokens} tokens (status {status}).");
+            throw new LlamaException($"llama.cpp failed to compute embeddings for {_batch.Count} tokens (status {status}).");
         }
     }
 
     private float[] Read(int sequence, int lastRow, int input)
     {
         // Without pooling every token has an output: take the sequence's last token.
-        float* vector = Pooling == LlamaPooling.None
-            ? NativeMethods.llama_get_embeddings_ith(_context, lastRow)
-            : NativeMethods.llama_get_embeddings_seq(_context, sequence);
-        if (vector is null)
-        {
-            throw new LlamaException($"llama.cpp returned no embedding for input {input} (pooling {Pooling}).");
-        }
-
-        return new ReadOnlySpan<float>(vector, Dimensions).ToArray();
+        float[]? vector = Pooling == LlamaPooling.None
+            ? _context.CopyTokenEmbedding(lastRow, Dimensions)
+            : _context.CopySequenceEmbedding(sequence, Dimensions);
+        return vector ?? throw new LlamaException($"llama.cpp returned no embedding for input {input} (pooling {Pooling}).");
     }
 }

@@ -1,27 +1,8 @@
-using LocalLlm.Native;
-
 namespace LocalLlm;
 
-/// <summary>Creating a llama.cpp context, with the abort flag wired in and llama.cpp's own reason when it refuses.</summary>
+/// <summary>What the session, the scheduler and the embedding generator share about their contexts.</summary>
 internal static class InferenceContexts
 {
-    /// <summary>Creates the context, or frees <paramref name="abort"/> and throws naming <paramref name="description"/> and llama.cpp's logged reason.</summary>
-    public static unsafe SafeLlamaContextHandle Create(LlamaModel model, llama_context_params parameters, AbortFlag abort, string description)
-    {
-        parameters.abort_callback = AbortFlag.Callback;
-        parameters.abort_callback_data = abort.CallbackData;
-        using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
-        SafeLlamaContextHandle context = SafeLlamaContextHandle.Create(model.Handle, parameters);
-        if (context.IsInvalid)
-        {
-            abort.Dispose();
-            string reason = errors.Lines.Count > 0 ? string.Join(" ", errors.Lines.TakeLast(3)) : "llama.cpp gave no reason";
-            throw new LlamaException($"Could not create {description} for '{model.Path}': {reason}");
-        }
-
-        return context;
-    }
-
     /// <summary>The context size used when none is configured: the model's trained length, capped.</summary>
     public static int DefaultSize(LlamaModel model, int fallback = LlamaContextOptions.DefaultContextSizeLimit)
     {

@@ -22,11 +22,10 @@ public sealed partial class LlamaSession
                 common++;
             }
 
-            nint memory = NativeMethods.llama_get_memory(_context);
-            if (!NativeMethods.llama_memory_seq_rm(memory, 0, common, -1))
+            if (!_context.RemoveTokens(0, common, -1))
             {
                 // Some memories (recurrent models) cannot drop a partial sequence: start over.
-                NativeMethods.llama_memory_clear(memory, true);
+                _context.ClearMemory();
                 common = 0;
             }
 
@@ -36,28 +35,25 @@ public sealed partial class LlamaSession
     }
 
     /// <summary>Decodes <paramref name="tokens"/> after what the session holds, in chunks of the batch size.</summary>
-    private unsafe void Evaluate(ReadOnlySpan<int> tokens, Action throwIfCancelled)
+    private void Evaluate(ReadOnlySpan<int> tokens, Action throwIfCancelled)
     {
-        fixed (int* start = tokens)
+        for (int offset = 0; offset < tokens.Length; offset += BatchSize)
         {
-            for (int offset = 0; offset < tokens.Length; offset += BatchSize)
+            throwIfCancelled();
+            int count = Math.Min(BatchSize, tokens.Length - offset);
+            int status = _context.Decode(tokens.Slice(offset, count));
+            if (status != 0)
             {
+                SyncEvaluatedWithMemory(tokens, offset);
                 throwIfCancelled();
-                int count = Math.Min(BatchSize, tokens.Length - offset);
-                int status = NativeMethods.llama_decode(_context, NativeMethods.llama_batch_get_one(start + offset, count));
-                if (status != 0)
-                {
-                    SyncEvaluatedWithMemory(tokens, offset);
-                    throwIfCancelled();
-                    throw status == 1
-                        ? new LlamaException($"llama_decode found no room in the KV cache for {count} tokens ({_evaluated.Count} of {ContextSize} in use).")
-                        : new LlamaException($"llama_decode failed with status {status}.");
-                }
+                throw status == 1
+                    ? new LlamaException($"llama_decode found no room in the KV cache for {count} tokens ({_evaluated.Count} of {ContextSize} in use).")
+                    : new LlamaException($"llama_decode failed with status {status}.");
+            }
 
-                lock (_evaluated)
-                {
-                    _evaluated.AddRange(tokens.Slice(offset, count));
-                }
+            lock (_evaluated)
+            {
+                _evaluated.AddRange(tokens.Slice(offset, count));
             }
         }
     }
@@ -65,7 +61,7 @@ public sealed partial class LlamaSession
     /// <summary>After an aborted or failed decode, keeps the bookkeeping equal to what the KV cache really holds.</summary>
     private void SyncEvaluatedWithMemory(ReadOnlySpan<int> chunkSource, int offset)
     {
-        int held = NativeMethods.llama_memory_seq_pos_max(NativeMethods.llama_get_memory(_context), 0) + 1;
+        int held = _context.HighestPosition(0) + 1;
         lock (_evaluated)
         {
             int added = Math.Clamp(held - _evaluated.Count, 0, chunkSource.Length - offset);
@@ -92,16 +88,15 @@ public sealed partial class LlamaSession
                 return true;
             }
 
-            nint memory = NativeMethods.llama_get_memory(_context);
-            if (Options.OverflowPolicy == LlamaContextOverflowPolicy.Stop || !NativeMethods.llama_memory_can_shift(memory))
+            if (Options.OverflowPolicy == LlamaContextOverflowPolicy.Stop || !_context.CanShift)
             {
                 return false;
             }
 
             int keep = Math.Min(KeepTokenCount(_evaluated), past - 2);
             int discard = (past - keep) / 2;
-            NativeMethods.llama_memory_seq_rm(memory, 0, keep, keep + discard);
-            NativeMethods.llama_memory_seq_add(memory, 0, keep + discard, past, -discard);
+            _context.RemoveTokens(0, keep, keep + discard);
+            _context.ShiftPositions(0, keep + discard, past, -discard);
             _evaluated.RemoveRange(keep, discard);
             ShiftCount++;
             return true;
@@ -111,6 +106,6 @@ public sealed partial class LlamaSession
     /// <summary>Gets how many times generation has shifted the context because it was full.</summary>
     public int ShiftCount { get; private set; }
 
-    /// <summary>llama.cpp's own performance counters for this context (prompt and generated token counts, times).</summary>
-    internal llama_perf_context_data NativePerformance() => NativeMethods.llama_perf_context(_context);
+    /// <summary>How many prompt tokens llama.cpp's own performance counters saw this context evaluate.</summary>
+    internal int NativePromptTokensEvaluated() => _context.PromptTokensEvaluated;
 }

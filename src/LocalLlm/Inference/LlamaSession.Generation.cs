@@ -74,7 +74,7 @@ public sealed partial class LlamaSession
             }
         }
 
-        private unsafe void Run()
+        private void Run()
         {
             SafeLlamaContextHandle context = _session._context;
             LlamaTokenizer tokenizer = _session.Model.Tokenizer;
@@ -99,7 +99,7 @@ public sealed partial class LlamaSession
             while (true)
             {
                 ThrowIfCancelled();
-                int token = NativeMethods.llama_sampler_sample(sampler, context, -1);
+                int token = sampler.Sample(context, -1);
                 if (tokenizer.IsEndOfGeneration(token))
                 {
                     reason = LlamaFinishReason.Stop;
@@ -112,8 +112,7 @@ public sealed partial class LlamaSession
                 IReadOnlyList<LlamaTokenProbability>? top = null;
                 if (logProbabilities is not null)
                 {
-                    float* logits = NativeMethods.llama_get_logits_ith(context, -1);
-                    logProbability = logProbabilities.Read(new ReadOnlySpan<float>(logits, tokenizer.VocabularySize), token, out top);
+                    logProbability = logProbabilities.Read(context.GetLogits(-1, tokenizer.VocabularySize), token, out top);
                 }
 
                 _updates.Writer.TryWrite(new LlamaGenerationUpdate { Text = text, TokenId = token, LogProbability = logProbability, TopLogProbabilities = top });

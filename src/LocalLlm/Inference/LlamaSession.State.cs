@@ -14,11 +14,11 @@ public sealed partial class LlamaSession
     /// <returns>The state; restore it with <see cref="LoadState(ReadOnlySpan{byte})"/> into a session over the same model and context size.</returns>
     /// <exception cref="InvalidOperationException">The session is running an operation.</exception>
     /// <exception cref="ObjectDisposedException">The session has been disposed.</exception>
-    public unsafe byte[] SaveState()
+    public byte[] SaveState()
     {
         using Exclusive exclusive = EnterExclusive();
         int[] tokens = EvaluatedTokens();
-        nuint nativeSize = NativeMethods.llama_state_get_size(_context);
+        long nativeSize = _context.StateSize;
         int headerAndTokens = StateHeaderSize + (tokens.Length * sizeof(int));
         byte[] state = new byte[checked(headerAndTokens + (int)nativeSize)];
         BinaryPrimitives.WriteUInt32LittleEndian(state, StateMagic);
@@ -29,11 +29,8 @@ public sealed partial class LlamaSession
             BinaryPrimitives.WriteInt32LittleEndian(state.AsSpan(StateHeaderSize + (i * sizeof(int))), tokens[i]);
         }
 
-        fixed (byte* destination = &state[headerAndTokens])
-        {
-            nuint written = NativeMethods.llama_state_get_data(_context, destination, nativeSize);
-            return state[..(headerAndTokens + (int)written)];
-        }
+        int written = _context.CopyState(state.AsSpan(headerAndTokens));
+        return state[..(headerAndTokens + written)];
     }
 
     /// <summary>Restores a state captured by <see cref="SaveState()"/>, replacing what the session holds.</summary>
@@ -41,7 +38,7 @@ public sealed partial class LlamaSession
     /// <exception cref="ArgumentException"><paramref name="state"/> is not a LocalLlm session state, or llama.cpp rejected it (another model or a smaller context).</exception>
     /// <exception cref="InvalidOperationException">The session is running an operation.</exception>
     /// <exception cref="ObjectDisposedException">The session has been disposed.</exception>
-    public unsafe void LoadState(ReadOnlySpan<byte> state)
+    public void LoadState(ReadOnlySpan<byte> state)
     {
         using Exclusive exclusive = EnterExclusive();
         if (state.Length < StateHeaderSize || BinaryPrimitives.ReadUInt32LittleEndian(state) != StateMagic)
@@ -63,13 +60,10 @@ public sealed partial class LlamaSession
 
         ReadOnlySpan<byte> native = state[(StateHeaderSize + (count * sizeof(int)))..];
         using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
-        fixed (byte* source = native)
+        if (!_context.RestoreState(native))
         {
-            if (NativeMethods.llama_state_set_data(_context, source, (nuint)native.Length) == 0)
-            {
-                ForgetEverything();
-                throw new ArgumentException($"llama.cpp rejected the session state: {errors.LastLine ?? "no reason given"}.", nameof(state));
-            }
+            ForgetEverything();
+            throw new ArgumentException($"llama.cpp rejected the session state: {errors.LastLine ?? "no reason given"}.", nameof(state));
         }
 
         ReplaceEvaluated(tokens);
@@ -80,18 +74,15 @@ public sealed partial class LlamaSession
     /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
     /// <exception cref="IOException">llama.cpp could not write the file.</exception>
     /// <exception cref="InvalidOperationException">The session is running an operation.</exception>
-    public unsafe void SaveState(string path)
+    public void SaveState(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         using Exclusive exclusive = EnterExclusive();
         string fullPath = Path.GetFullPath(path);
         int[] tokens = EvaluatedTokens();
-        fixed (int* pointer = tokens)
+        if (!_context.SaveStateFile(fullPath, tokens))
         {
-            if (!NativeMethods.llama_state_save_file(_context, fullPath, pointer, (nuint)tokens.Length))
-            {
-                throw new IOException($"Could not save the session state to '{fullPath}'.");
-            }
+            throw new IOException($"Could not save the session state to '{fullPath}'.");
         }
     }
 
@@ -100,7 +91,7 @@ public sealed partial class LlamaSession
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="ArgumentException">llama.cpp rejected the file (not a session file, another model, or a smaller context).</exception>
     /// <exception cref="InvalidOperationException">The session is running an operation.</exception>
-    public unsafe void LoadState(string path)
+    public void LoadState(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         string fullPath = Path.GetFullPath(path);
@@ -112,16 +103,13 @@ public sealed partial class LlamaSession
         using Exclusive exclusive = EnterExclusive();
         var tokens = new int[ContextSize];
         using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
-        fixed (int* pointer = tokens)
+        if (!_context.LoadStateFile(fullPath, tokens, out int count))
         {
-            if (!NativeMethods.llama_state_load_file(_context, fullPath, pointer, (nuint)tokens.Length, out nuint count))
-            {
-                ForgetEverything();
-                throw new ArgumentException($"llama.cpp rejected the session state file '{fullPath}': {errors.LastLine ?? "no reason given"}.", nameof(path));
-            }
-
-            ReplaceEvaluated(tokens.AsSpan(0, (int)count).ToArray());
+            ForgetEverything();
+            throw new ArgumentException($"llama.cpp rejected the session state file '{fullPath}': {errors.LastLine ?? "no reason given"}.", nameof(path));
         }
+
+        ReplaceEvaluated(tokens.AsSpan(0, count).ToArray());
     }
 
     private int[] EvaluatedTokens()
@@ -143,7 +131,7 @@ public sealed partial class LlamaSession
 
     private void ForgetEverything()
     {
-        NativeMethods.llama_memory_clear(NativeMethods.llama_get_memory(_context), true);
+        _context.ClearMemory();
         ReplaceEvaluated([]);
     }
 }

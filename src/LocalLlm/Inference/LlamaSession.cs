@@ -48,21 +48,24 @@ public sealed partial class LlamaSession : IDisposable
         int contextSize = options.ContextSize ?? InferenceContexts.DefaultSize(model);
         int threads = options.ThreadCount ?? CpuTopology.PhysicalCoreCount;
 
-        llama_context_params parameters = NativeMethods.llama_context_default_params();
-        parameters.n_ctx = (uint)contextSize;
-        parameters.n_batch = (uint)Math.Min(options.BatchSize, contextSize);
-        parameters.n_ubatch = (uint)Math.Min(options.MicroBatchSize, (int)parameters.n_batch);
-        parameters.n_seq_max = 1;
-        parameters.n_threads = threads;
-        parameters.n_threads_batch = options.BatchThreadCount ?? threads;
-        parameters.flash_attn_type = (llama_flash_attn_type)options.FlashAttention;
-        parameters.type_k = (ggml_type)options.KeyCacheType;
-        parameters.type_v = (ggml_type)options.ValueCacheType;
-        parameters.no_perf = 0;
-        _context = InferenceContexts.Create(model, parameters, _abort, $"a {contextSize}-token context");
+        int batchSize = Math.Min(options.BatchSize, contextSize);
+        var settings = new NativeContextSettings
+        {
+            ContextSize = contextSize,
+            BatchSize = batchSize,
+            MicroBatchSize = Math.Min(options.MicroBatchSize, batchSize),
+            SequenceCount = 1,
+            ThreadCount = threads,
+            BatchThreadCount = options.BatchThreadCount ?? threads,
+            FlashAttention = options.FlashAttention,
+            KeyCacheType = options.KeyCacheType,
+            ValueCacheType = options.ValueCacheType,
+            PerformanceCounters = true,
+        };
+        _context = SafeLlamaContextHandle.Create(model, settings, _abort, $"a {contextSize}-token context");
 
-        ContextSize = (int)NativeMethods.llama_n_ctx(_context);
-        BatchSize = (int)NativeMethods.llama_n_batch(_context);
+        ContextSize = _context.ContextSize;
+        BatchSize = _context.BatchSize;
         _worker = new InferenceWorker($"LocalLlm session ({Path.GetFileName(model.Path)})");
     }
 
@@ -180,7 +183,7 @@ public sealed partial class LlamaSession : IDisposable
     public void Reset()
     {
         using Exclusive exclusive = EnterExclusive();
-        NativeMethods.llama_memory_clear(NativeMethods.llama_get_memory(_context), true);
+        _context.ClearMemory();
         lock (_evaluated)
         {
             _evaluated.Clear();

@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using LocalLlm.Native;
 
 namespace LocalLlm;
@@ -111,65 +109,33 @@ public sealed class LlamaModel : IDisposable
         return new HandleLease(_handle);
     }
 
-    private static unsafe LlamaModel Load(string fullPath, LlamaModelOptions options, IProgress<float>? progress, CancellationToken cancellationToken)
+    private static LlamaModel Load(string fullPath, LlamaModelOptions options, IProgress<float>? progress, CancellationToken cancellationToken)
     {
         var state = new LoadState(progress, cancellationToken);
-        GCHandle stateHandle = GCHandle.Alloc(state);
-        try
+        using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
+        SafeLlamaModelHandle handle = SafeLlamaModelHandle.Load(fullPath, options, state.Continue);
+        if (handle.IsInvalid)
         {
-            llama_model_params parameters = NativeMethods.llama_model_default_params();
-            parameters.n_gpu_layers = options.GpuLayerCount;
-            parameters.main_gpu = options.MainGpu;
-            parameters.split_mode = (llama_split_mode)options.SplitMode;
-            parameters.load_mode = (options.UseMemoryMap, options.LockMemory) switch
-            {
-                (true, true) => llama_load_mode.LLAMA_LOAD_MODE_MMAP_MLOCK,
-                (true, false) => llama_load_mode.LLAMA_LOAD_MODE_MMAP,
-                (false, true) => llama_load_mode.LLAMA_LOAD_MODE_MLOCK,
-                (false, false) => llama_load_mode.LLAMA_LOAD_MODE_NONE,
-            };
-            parameters.vocab_only = options.VocabularyOnly ? (byte)1 : (byte)0;
-            parameters.check_tensors = options.ValidateTensors ? (byte)1 : (byte)0;
-            parameters.progress_callback = &OnProgress;
-            parameters.progress_callback_user_data = GCHandle.ToIntPtr(stateHandle);
-
-            using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
-            SafeLlamaModelHandle handle = NativeMethods.llama_model_load_from_file(fullPath, parameters);
-            if (handle.IsInvalid)
-            {
-                handle.Dispose();
-                cancellationToken.ThrowIfCancellationRequested();
-                throw ModelFileCheck.DescribeNativeFailure(fullPath, errors.Lines);
-            }
-
-            return new LlamaModel(handle, fullPath, options);
+            handle.Dispose();
+            cancellationToken.ThrowIfCancellationRequested();
+            throw ModelFileCheck.DescribeNativeFailure(fullPath, errors.Lines);
         }
-        finally
-        {
-            stateHandle.Free();
-        }
+
+        return new LlamaModel(handle, fullPath, options);
     }
 
-    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static byte OnProgress(float progress, nint userData)
+    private sealed record LoadState(IProgress<float>? Progress, CancellationToken CancellationToken)
     {
-        try
+        /// <summary>Reports loading progress; returns false to stop the load once the caller has cancelled.</summary>
+        public bool Continue(float progress)
         {
-            var state = (LoadState)GCHandle.FromIntPtr(userData).Target!;
-            if (state.CancellationToken.IsCancellationRequested)
+            if (CancellationToken.IsCancellationRequested)
             {
-                return 0;
+                return false;
             }
 
-            state.Progress?.Report(progress);
-            return state.CancellationToken.IsCancellationRequested ? (byte)0 : (byte)1;
-        }
-        catch (Exception)
-        {
-            // A throwing progress handler must not unwind through llama.cpp; loading simply continues.
-            return 1;
+            Progress?.Report(progress);
+            return !CancellationToken.IsCancellationRequested;
         }
     }
-
-    private sealed record LoadState(IProgress<float>? Progress, CancellationToken CancellationToken);
 }

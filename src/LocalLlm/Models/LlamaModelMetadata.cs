@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Text;
 using LocalLlm.Native;
 
 namespace LocalLlm;
@@ -60,66 +58,34 @@ public sealed class LlamaModelMetadata
     /// </summary>
     public IReadOnlyDictionary<string, string> Entries { get; }
 
-    internal static unsafe LlamaModelMetadata Read(SafeLlamaModelHandle model)
+    internal static LlamaModelMetadata Read(SafeLlamaModelHandle model)
     {
-        int count = NativeMethods.llama_model_meta_count(model);
+        int count = model.MetadataCount;
         var entries = new Dictionary<string, string>(count, StringComparer.Ordinal);
         for (int i = 0; i < count; i++)
         {
-            int index = i;
-            string key = ReadString((buffer, size) => NativeMethods.llama_model_meta_key_by_index(model, index, buffer, size));
-            string value = ReadString((buffer, size) => NativeMethods.llama_model_meta_val_str_by_index(model, index, buffer, size));
-            entries[key] = value;
+            string key = model.GetMetadataKey(i);
+            entries[key] = model.GetMetadataValue(i);
         }
 
         // llama.cpp aborts the process when asked for per-layer values of a model without layers (vocabulary only).
-        int layerCount = NativeMethods.llama_model_n_layer(model);
+        int layerCount = model.LayerCount;
         return new LlamaModelMetadata(entries)
         {
             Architecture = entries.GetValueOrDefault("general.architecture", string.Empty),
             Name = entries.GetValueOrDefault("general.name"),
-            Description = ReadString((buffer, size) => NativeMethods.llama_model_desc(model, buffer, size)),
-            FileType = Marshal.PtrToStringUTF8(NativeMethods.llama_ftype_name(NativeMethods.llama_model_ftype(model))) ?? string.Empty,
-            ParameterCount = (long)NativeMethods.llama_model_n_params(model),
-            SizeInBytes = (long)NativeMethods.llama_model_size(model),
-            TrainedContextLength = NativeMethods.llama_model_n_ctx_train(model),
-            EmbeddingSize = NativeMethods.llama_model_n_embd(model),
+            Description = model.Description,
+            FileType = model.FileTypeName,
+            ParameterCount = model.ParameterCount,
+            SizeInBytes = model.SizeInBytes,
+            TrainedContextLength = model.TrainedContextLength,
+            EmbeddingSize = model.EmbeddingSize,
             LayerCount = layerCount,
-            HeadCount = layerCount > 0 ? NativeMethods.llama_model_n_head(model) : 0,
-            KeyValueHeadCount = layerCount > 0 ? NativeMethods.llama_model_n_head_kv(model) : 0,
-            HasEncoder = NativeMethods.llama_model_has_encoder(model),
-            HasDecoder = NativeMethods.llama_model_has_decoder(model),
-            ChatTemplate = Marshal.PtrToStringUTF8(NativeMethods.llama_model_chat_template(model, null)),
+            HeadCount = layerCount > 0 ? model.HeadCount : 0,
+            KeyValueHeadCount = layerCount > 0 ? model.KeyValueHeadCount : 0,
+            HasEncoder = model.HasEncoder,
+            HasDecoder = model.HasDecoder,
+            ChatTemplate = model.ChatTemplate,
         };
-    }
-
-    private unsafe delegate int StringReader(byte* buffer, nuint size);
-
-    // llama.cpp returns the full length even when the buffer was too small, so one retry always suffices.
-    private static unsafe string ReadString(StringReader read)
-    {
-        Span<byte> small = stackalloc byte[256];
-        int length;
-        fixed (byte* buffer = small)
-        {
-            length = read(buffer, (nuint)small.Length);
-            if (length < 0)
-            {
-                return string.Empty;
-            }
-
-            if (length < small.Length)
-            {
-                return Encoding.UTF8.GetString(small[..length]);
-            }
-        }
-
-        byte[] large = new byte[length + 1];
-        fixed (byte* buffer = large)
-        {
-            length = read(buffer, (nuint)large.Length);
-        }
-
-        return Encoding.UTF8.GetString(large, 0, Math.Max(0, Math.Min(length, large.Length - 1)));
     }
 }

@@ -35,12 +35,8 @@ public static class LlamaQuantizer
         }
 
         NativeLibraryLoader.EnsureInitialized();
-        llama_model_quantize_params parameters = NativeMethods.llama_model_quantize_default_params();
-        parameters.nthread = threadCount;
-        parameters.ftype = (llama_ftype)type;
-
         using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
-        uint result = NativeMethods.llama_model_quantize(input, output, parameters);
+        uint result = NativeQuantizer.Quantize(input, output, type, threadCount);
         if (result != 0)
         {
             string reason = errors.Lines.Count > 0 ? string.Join(" ", errors.Lines.TakeLast(3)) : $"status {result}";

@@ -10,20 +10,20 @@ public sealed class LlamaTokenizer
 {
     private const int NoToken = -1;
     private readonly LlamaModel _model;
-    private readonly nint _vocab;
+    private readonly NativeVocabulary _vocab;
 
     internal LlamaTokenizer(LlamaModel model)
     {
         _model = model;
-        _vocab = NativeMethods.llama_model_get_vocab(model.Handle);
-        VocabularySize = NativeMethods.llama_vocab_n_tokens(_vocab);
-        VocabularyType = (LlamaVocabularyType)NativeMethods.llama_vocab_type(_vocab);
-        BeginningOfSequenceToken = OrNull(NativeMethods.llama_vocab_bos(_vocab));
-        EndOfSequenceToken = OrNull(NativeMethods.llama_vocab_eos(_vocab));
-        EndOfTurnToken = OrNull(NativeMethods.llama_vocab_eot(_vocab));
-        NewLineToken = OrNull(NativeMethods.llama_vocab_nl(_vocab));
-        AddsBeginningOfSequence = NativeMethods.llama_vocab_get_add_bos(_vocab);
-        AddsEndOfSequence = NativeMethods.llama_vocab_get_add_eos(_vocab);
+        _vocab = model.Handle.Vocabulary;
+        VocabularySize = _vocab.TokenCount;
+        VocabularyType = _vocab.Type;
+        BeginningOfSequenceToken = OrNull(_vocab.BeginningOfSequence);
+        EndOfSequenceToken = OrNull(_vocab.EndOfSequence);
+        EndOfTurnToken = OrNull(_vocab.EndOfTurn);
+        NewLineToken = OrNull(_vocab.NewLine);
+        AddsBeginningOfSequence = _vocab.AddsBeginningOfSequence;
+        AddsEndOfSequence = _vocab.AddsEndOfSequence;
     }
 
     /// <summary>Gets the number of tokens in the vocabulary; valid ids are 0 to this value minus one.</summary>
@@ -64,7 +64,7 @@ public sealed class LlamaTokenizer
     }
 
     /// <inheritdoc cref="Tokenize(string, bool, bool)"/>
-    public unsafe int[] Tokenize(ReadOnlySpan<char> text, bool addSpecial = true, bool parseSpecial = false)
+    public int[] Tokenize(ReadOnlySpan<char> text, bool addSpecial = true, bool parseSpecial = false)
     {
         using HandleLease lease = _model.Lease();
         int byteCount = Encoding.UTF8.GetByteCount(text);
@@ -77,28 +77,20 @@ public sealed class LlamaTokenizer
 
             // Tokens never outnumber bytes by more than the specials added around them.
             Span<int> tokens = written + 8 <= 256 ? stackalloc int[256] : (rentedTokens = ArrayPool<int>.Shared.Rent(written + 8));
-            fixed (byte* textPointer = utf8)
-            fixed (int* tokenPointer = tokens)
+            int count = _vocab.Tokenize(utf8[..written], tokens, addSpecial, parseSpecial);
+            if (count < 0)
             {
-                int count = NativeMethods.llama_tokenize(_vocab, textPointer, written, tokenPointer, tokens.Length, addSpecial, parseSpecial);
-                if (count < 0)
+                if (count == int.MinValue)
                 {
-                    if (count == int.MinValue)
-                    {
-                        throw new ArgumentException("The text produces more tokens than llama.cpp can count (int32 overflow).", nameof(text));
-                    }
-
-                    int[] exact = new int[-count];
-                    fixed (int* exactPointer = exact)
-                    {
-                        count = NativeMethods.llama_tokenize(_vocab, textPointer, written, exactPointer, exact.Length, addSpecial, parseSpecial);
-                    }
-
-                    return exact;
+                    throw new ArgumentException("The text produces more tokens than llama.cpp can count (int32 overflow).", nameof(text));
                 }
 
-                return tokens[..count].ToArray();
+                int[] exact = new int[-count];
+                _vocab.Tokenize(utf8[..written], exact, addSpecial, parseSpecial);
+                return exact;
             }
+
+            return tokens[..count].ToArray();
         }
         finally
         {
@@ -121,33 +113,21 @@ public sealed class LlamaTokenizer
     /// <returns>The text. Invalid UTF-8 (from a sequence that ends inside a character) becomes U+FFFD.</returns>
     /// <exception cref="ArgumentOutOfRangeException">A token id is outside the vocabulary.</exception>
     /// <exception cref="ObjectDisposedException">The model has been disposed.</exception>
-    public unsafe string Detokenize(ReadOnlySpan<int> tokens, bool removeSpecial = false, bool renderSpecial = false)
+    public string Detokenize(ReadOnlySpan<int> tokens, bool removeSpecial = false, bool renderSpecial = false)
     {
         using HandleLease lease = _model.Lease();
         ThrowIfOutsideVocabulary(tokens, nameof(tokens));
 
         Span<byte> small = stackalloc byte[1024];
-        fixed (int* tokenPointer = tokens)
+        int length = _vocab.Detokenize(tokens, small, removeSpecial, renderSpecial);
+        if (length >= 0)
         {
-            int length;
-            fixed (byte* buffer = small)
-            {
-                length = NativeMethods.llama_detokenize(_vocab, tokenPointer, tokens.Length, buffer, small.Length, removeSpecial, renderSpecial);
-            }
-
-            if (length >= 0)
-            {
-                return Encoding.UTF8.GetString(small[..length]);
-            }
-
-            byte[] large = new byte[-length];
-            fixed (byte* buffer = large)
-            {
-                length = NativeMethods.llama_detokenize(_vocab, tokenPointer, tokens.Length, buffer, large.Length, removeSpecial, renderSpecial);
-            }
-
-            return Encoding.UTF8.GetString(large, 0, length);
+            return Encoding.UTF8.GetString(small[..length]);
         }
+
+        byte[] large = new byte[-length];
+        length = _vocab.Detokenize(tokens, large, removeSpecial, renderSpecial);
+        return Encoding.UTF8.GetString(large, 0, length);
     }
 
     /// <summary>Gets the bytes a token stands for (a token may hold part of a multi-byte UTF-8 character).</summary>
@@ -177,16 +157,13 @@ public sealed class LlamaTokenizer
     /// <returns>True when the bytes fit; false when <paramref name="destination"/> is too small.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="token"/> is outside the vocabulary.</exception>
     /// <exception cref="ObjectDisposedException">The model has been disposed.</exception>
-    public unsafe bool TryGetTokenBytes(int token, Span<byte> destination, out int bytesWritten, bool renderSpecial = false)
+    public bool TryGetTokenBytes(int token, Span<byte> destination, out int bytesWritten, bool renderSpecial = false)
     {
         using HandleLease lease = _model.Lease();
         ThrowIfOutOfRange(token, nameof(token));
-        fixed (byte* buffer = destination)
-        {
-            int length = NativeMethods.llama_token_to_piece(_vocab, token, buffer, destination.Length, 0, renderSpecial);
-            bytesWritten = Math.Abs(length);
-            return length >= 0;
-        }
+        int length = _vocab.TokenToPiece(token, destination, renderSpecial);
+        bytesWritten = Math.Abs(length);
+        return length >= 0;
     }
 
     /// <summary>Gets the token's entry in the vocabulary as stored in the model (e.g. <c>Ġhello</c> for byte-level BPE).</summary>
@@ -197,7 +174,7 @@ public sealed class LlamaTokenizer
     {
         using HandleLease lease = _model.Lease();
         ThrowIfOutOfRange(token, nameof(token));
-        return System.Runtime.InteropServices.Marshal.PtrToStringUTF8(NativeMethods.llama_vocab_get_text(_vocab, token)) ?? string.Empty;
+        return _vocab.GetText(token);
     }
 
     /// <summary>Returns whether generating <paramref name="token"/> ends generation (EOS, EOT and the model's other end tokens).</summary>
@@ -208,7 +185,7 @@ public sealed class LlamaTokenizer
     {
         using HandleLease lease = _model.Lease();
         ThrowIfOutOfRange(token, nameof(token));
-        return NativeMethods.llama_vocab_is_eog(_vocab, token);
+        return _vocab.IsEndOfGeneration(token);
     }
 
     /// <summary>Returns whether <paramref name="token"/> is a control token, which renders as no text.</summary>
@@ -219,10 +196,10 @@ public sealed class LlamaTokenizer
     {
         using HandleLease lease = _model.Lease();
         ThrowIfOutOfRange(token, nameof(token));
-        return NativeMethods.llama_vocab_is_control(_vocab, token);
+        return _vocab.IsControl(token);
     }
 
-    internal nint Vocab => _vocab;
+    internal NativeVocabulary Vocabulary => _vocab;
 
     /// <summary>Throws naming the first id outside the vocabulary: llama.cpp would reject (or crash on) it.</summary>
     internal void ThrowIfOutsideVocabulary(ReadOnlySpan<int> tokens, string parameterName)

@@ -6,7 +6,7 @@ namespace LocalLlm.Native;
 /// Owns a <c>llama_context</c>. Holds a reference on its model's handle, so the model is never freed
 /// while a context that uses it is alive, whatever order the managed owners are disposed in.
 /// </summary>
-internal sealed class SafeLlamaContextHandle : SafeHandle
+internal sealed partial class SafeLlamaContextHandle : SafeHandle
 {
     private SafeLlamaModelHandle? _model;
 
@@ -16,6 +16,21 @@ internal sealed class SafeLlamaContextHandle : SafeHandle
     }
 
     public override bool IsInvalid => handle == nint.Zero;
+
+    /// <summary>Gets the context window in tokens, all sequences together.</summary>
+    public int ContextSize => (int)NativeMethods.llama_n_ctx(this);
+
+    /// <summary>Gets the context window of one sequence.</summary>
+    public int SequenceContextSize => (int)NativeMethods.llama_n_ctx_seq(this);
+
+    /// <summary>Gets the most tokens one decode call takes.</summary>
+    public int BatchSize => (int)NativeMethods.llama_n_batch(this);
+
+    /// <summary>Gets how an embedding context pools each sequence's token vectors.</summary>
+    public LlamaPooling Pooling => (LlamaPooling)Math.Max(0, (int)NativeMethods.llama_pooling_type(this));
+
+    /// <summary>Gets how many prompt tokens llama.cpp's performance counters have seen evaluated.</summary>
+    public int PromptTokensEvaluated => NativeMethods.llama_perf_context(this).n_p_eval;
 
     /// <summary>Creates a context over <paramref name="model"/>; returns an invalid handle when llama.cpp refuses.</summary>
     public static SafeLlamaContextHandle Create(SafeLlamaModelHandle model, in llama_context_params parameters)
@@ -44,6 +59,58 @@ internal sealed class SafeLlamaContextHandle : SafeHandle
         return context;
     }
 
+    /// <summary>
+    /// Creates a context over <paramref name="model"/> whose decodes stop when <paramref name="abort"/> is set, or frees
+    /// <paramref name="abort"/> and throws naming <paramref name="description"/> and llama.cpp's logged reason.
+    /// </summary>
+    public static unsafe SafeLlamaContextHandle Create(LlamaModel model, in NativeContextSettings settings, AbortFlag abort, string description)
+    {
+        llama_context_params parameters = settings.ToNative();
+        parameters.abort_callback = AbortFlag.Callback;
+        parameters.abort_callback_data = abort.CallbackData;
+        using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
+        SafeLlamaContextHandle context = Create(model.Handle, parameters);
+        if (context.IsInvalid)
+        {
+            abort.Dispose();
+            string reason = errors.Lines.Count > 0 ? string.Join(" ", errors.Lines.TakeLast(3)) : "llama.cpp gave no reason";
+            throw new LlamaException($"Could not create {description} for '{model.Path}': {reason}");
+        }
+
+        return context;
+    }
+
+    /// <summary>Decodes a batch; returns llama.cpp's status (0 on success, 1 when the KV cache has no room, 2 when aborted).</summary>
+    public int Decode(NativeBatch batch) => NativeMethods.llama_decode(this, batch.Native);
+
+    /// <summary>Runs an encoder-only model over a batch; returns llama.cpp's status (0 on success).</summary>
+    public int Encode(NativeBatch batch) => NativeMethods.llama_encode(this, batch.Native);
+
+    /// <summary>
+    /// Decodes tokens that follow what sequence 0 holds, with logits for the last one only; returns llama.cpp's
+    /// status as <see cref="Decode(NativeBatch)"/> does.
+    /// </summary>
+    public unsafe int Decode(ReadOnlySpan<int> tokens)
+    {
+        fixed (int* pointer = tokens)
+        {
+            return NativeMethods.llama_decode(this, NativeMethods.llama_batch_get_one(pointer, tokens.Length));
+        }
+    }
+
+    /// <summary>Gets the logits the last decode computed for a batch row (-1 for the last row).</summary>
+    /// <remarks>The span points into the context's memory: valid until the next decode.</remarks>
+    public unsafe ReadOnlySpan<float> GetLogits(int row, int vocabularySize) =>
+        new(NativeMethods.llama_get_logits_ith(this, row), vocabularySize);
+
+    /// <summary>Copies the embedding the last decode computed for a batch row, or returns null when there is none.</summary>
+    public unsafe float[]? CopyTokenEmbedding(int row, int dimensions) =>
+        Copy(NativeMethods.llama_get_embeddings_ith(this, row), dimensions);
+
+    /// <summary>Copies the pooled embedding the last decode computed for a sequence, or returns null when there is none.</summary>
+    public unsafe float[]? CopySequenceEmbedding(int sequence, int dimensions) =>
+        Copy(NativeMethods.llama_get_embeddings_seq(this, sequence), dimensions);
+
     protected override bool ReleaseHandle()
     {
         NativeMethods.llama_free(handle);
@@ -51,4 +118,7 @@ internal sealed class SafeLlamaContextHandle : SafeHandle
         _model = null;
         return true;
     }
+
+    private static unsafe float[]? Copy(float* vector, int length) =>
+        vector is null ? null : new ReadOnlySpan<float>(vector, length).ToArray();
 }

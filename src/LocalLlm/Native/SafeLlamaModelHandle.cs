@@ -1,9 +1,10 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace LocalLlm.Native;
 
 /// <summary>Owns a <c>llama_model</c>; frees it with <c>llama_model_free</c>.</summary>
-internal sealed class SafeLlamaModelHandle : SafeHandle
+internal sealed partial class SafeLlamaModelHandle : SafeHandle
 {
     public SafeLlamaModelHandle()
         : base(nint.Zero, ownsHandle: true)
@@ -12,9 +13,58 @@ internal sealed class SafeLlamaModelHandle : SafeHandle
 
     public override bool IsInvalid => handle == nint.Zero;
 
+    /// <summary>Gets the model's vocabulary, which lives as long as the model.</summary>
+    public NativeVocabulary Vocabulary => new(NativeMethods.llama_model_get_vocab(this));
+
+    /// <summary>
+    /// Loads a GGUF file, calling <paramref name="progress"/> with the fraction loaded (it returns false to stop the
+    /// load); returns an invalid handle when llama.cpp fails or the load was stopped.
+    /// </summary>
+    public static unsafe SafeLlamaModelHandle Load(string path, LlamaModelOptions options, Func<float, bool> progress)
+    {
+        GCHandle progressHandle = GCHandle.Alloc(progress);
+        try
+        {
+            llama_model_params parameters = NativeMethods.llama_model_default_params();
+            parameters.n_gpu_layers = options.GpuLayerCount;
+            parameters.main_gpu = options.MainGpu;
+            parameters.split_mode = (llama_split_mode)options.SplitMode;
+            parameters.load_mode = (options.UseMemoryMap, options.LockMemory) switch
+            {
+                (true, true) => llama_load_mode.LLAMA_LOAD_MODE_MMAP_MLOCK,
+                (true, false) => llama_load_mode.LLAMA_LOAD_MODE_MMAP,
+                (false, true) => llama_load_mode.LLAMA_LOAD_MODE_MLOCK,
+                (false, false) => llama_load_mode.LLAMA_LOAD_MODE_NONE,
+            };
+            parameters.vocab_only = options.VocabularyOnly ? (byte)1 : (byte)0;
+            parameters.check_tensors = options.ValidateTensors ? (byte)1 : (byte)0;
+            parameters.progress_callback = &OnProgress;
+            parameters.progress_callback_user_data = GCHandle.ToIntPtr(progressHandle);
+            return NativeMethods.llama_model_load_from_file(path, parameters);
+        }
+        finally
+        {
+            progressHandle.Free();
+        }
+    }
+
     protected override bool ReleaseHandle()
     {
         NativeMethods.llama_model_free(handle);
         return true;
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static byte OnProgress(float progress, nint userData)
+    {
+        try
+        {
+            return ((Func<float, bool>)GCHandle.FromIntPtr(userData).Target!)(progress) ? (byte)1 : (byte)0;
+        }
+        catch (Exception)
+        {
+            // A throwing progress handler must not unwind through llama.cpp; loading simply continues.
+            return 1;
+        }
     }
 }

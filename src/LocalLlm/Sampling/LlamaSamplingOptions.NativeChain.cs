@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices.Marshalling;
 using LocalLlm.Native;
 
 namespace LocalLlm;
@@ -35,7 +34,7 @@ public sealed partial record LlamaSamplingOptions
         }
 
         NativeLibraryLoader.EnsureInitialized();
-        SafeLlamaSamplerHandle chain = NativeMethods.llama_sampler_chain_init(NativeMethods.llama_sampler_chain_default_params());
+        SafeLlamaSamplerHandle chain = SafeLlamaSamplerHandle.CreateChain();
         if (chain.IsInvalid)
         {
             chain.Dispose();
@@ -44,7 +43,7 @@ public sealed partial record LlamaSamplingOptions
 
         try
         {
-            AddSamplers(chain, tokenizer.Vocab, vocabularySize);
+            AddSamplers(chain, tokenizer.Vocabulary, vocabularySize);
             return chain;
         }
         catch
@@ -54,17 +53,17 @@ public sealed partial record LlamaSamplingOptions
         }
     }
 
-    private void AddSamplers(SafeLlamaSamplerHandle chain, nint vocab, int vocabularySize)
+    private void AddSamplers(SafeLlamaSamplerHandle chain, NativeVocabulary vocabulary, int vocabularySize)
     {
         uint seed = Seed ?? RandomSeed;
         if (LogitBias.Count > 0)
         {
-            Add(chain, CreateLogitBias(vocabularySize), "logit-bias");
+            chain.AddLogitBias(vocabularySize, LogitBias);
         }
 
         if (Grammar is not null)
         {
-            Add(chain, CreateGrammar(vocab), "grammar");
+            AddGrammar(chain, vocabulary);
         }
 
         // As in llama.cpp's common_sampler_init, Mirostat replaces everything between grammar and the selector.
@@ -72,136 +71,95 @@ public sealed partial record LlamaSamplingOptions
         {
             if (Temperature != 1f)
             {
-                Add(chain, NativeMethods.llama_sampler_init_temp(Temperature), "temp");
+                chain.AddTemperature(Temperature);
             }
 
-            nint mirostat = Mirostat == LlamaMirostatVersion.V1
-                ? NativeMethods.llama_sampler_init_mirostat(vocabularySize, seed, MirostatTau, MirostatEta, MirostatM)
-                : NativeMethods.llama_sampler_init_mirostat_v2(seed, MirostatTau, MirostatEta);
-            Add(chain, mirostat, "mirostat");
+            if (Mirostat == LlamaMirostatVersion.V1)
+            {
+                chain.AddMirostat(vocabularySize, seed, MirostatTau, MirostatEta, MirostatM);
+            }
+            else
+            {
+                chain.AddMirostatV2(seed, MirostatTau, MirostatEta);
+            }
+
             return;
         }
 
         if (PenaltyLastN != 0 && (RepetitionPenalty != 1f || FrequencyPenalty != 0f || PresencePenalty != 0f))
         {
-            Add(chain, NativeMethods.llama_sampler_init_penalties(vocabularySize, PenaltyLastN, RepetitionPenalty, FrequencyPenalty, PresencePenalty), "penalties");
+            chain.AddPenalties(vocabularySize, PenaltyLastN, RepetitionPenalty, FrequencyPenalty, PresencePenalty);
         }
 
         if (DryMultiplier != 0f && DryPenaltyLastN != 0)
         {
-            Add(chain, CreateDry(vocab), "dry");
+            chain.AddDry(vocabulary, DryMultiplier, DryBase, DryAllowedLength, DryPenaltyLastN, DrySequenceBreakers);
         }
 
         if (TopNSigma > 0f)
         {
-            Add(chain, NativeMethods.llama_sampler_init_top_n_sigma(TopNSigma), "top-n-sigma");
+            chain.AddTopNSigma(TopNSigma);
         }
 
         if (TopK > 0)
         {
-            Add(chain, NativeMethods.llama_sampler_init_top_k(TopK), "top-k");
+            chain.AddTopK(TopK);
         }
 
-        nuint minKeep = (nuint)MinKeep;
         if (TypicalP < 1f)
         {
-            Add(chain, NativeMethods.llama_sampler_init_typical(TypicalP, minKeep), "typical");
+            chain.AddTypical(TypicalP, MinKeep);
         }
 
         if (TopP < 1f)
         {
-            Add(chain, NativeMethods.llama_sampler_init_top_p(TopP, minKeep), "top-p");
+            chain.AddTopP(TopP, MinKeep);
         }
 
         if (MinP > 0f)
         {
-            Add(chain, NativeMethods.llama_sampler_init_min_p(MinP, minKeep), "min-p");
+            chain.AddMinP(MinP, MinKeep);
         }
 
         if (XtcProbability > 0f && XtcThreshold <= 0.5f)
         {
-            Add(chain, NativeMethods.llama_sampler_init_xtc(XtcProbability, XtcThreshold, minKeep, seed), "xtc");
+            chain.AddXtc(XtcProbability, XtcThreshold, MinKeep, seed);
         }
 
         if (IsGreedy)
         {
-            Add(chain, NativeMethods.llama_sampler_init_greedy(), "greedy");
+            chain.AddGreedy();
             return;
         }
 
         if (DynamicTemperatureRange > 0f)
         {
-            Add(chain, NativeMethods.llama_sampler_init_temp_ext(Temperature, DynamicTemperatureRange, DynamicTemperatureExponent), "temp-ext");
+            chain.AddDynamicTemperature(Temperature, DynamicTemperatureRange, DynamicTemperatureExponent);
         }
         else if (Temperature != 1f)
         {
-            Add(chain, NativeMethods.llama_sampler_init_temp(Temperature), "temp");
+            chain.AddTemperature(Temperature);
         }
 
-        nint selector = AdaptivePTarget >= 0f
-            ? NativeMethods.llama_sampler_init_adaptive_p(AdaptivePTarget, AdaptivePDecay, seed)
-            : NativeMethods.llama_sampler_init_dist(seed);
-        Add(chain, selector, AdaptivePTarget >= 0f ? "adaptive-p" : "dist");
-    }
-
-    private unsafe nint CreateLogitBias(int vocabularySize)
-    {
-        llama_logit_bias[] biases = [.. LogitBias.Select(entry => new llama_logit_bias { token = entry.Key, bias = entry.Value })];
-        fixed (llama_logit_bias* pointer = biases)
+        if (AdaptivePTarget >= 0f)
         {
-            return NativeMethods.llama_sampler_init_logit_bias(vocabularySize, biases.Length, pointer);
+            chain.AddAdaptiveP(AdaptivePTarget, AdaptivePDecay, seed);
+        }
+        else
+        {
+            chain.AddDistribution(seed);
         }
     }
 
-    private nint CreateGrammar(nint vocab)
+    private void AddGrammar(SafeLlamaSamplerHandle chain, NativeVocabulary vocabulary)
     {
         using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
-        nint grammar = NativeMethods.llama_sampler_init_grammar(vocab, Grammar!, GrammarRoot);
-        if (grammar == nint.Zero)
+        if (!chain.TryAddGrammar(vocabulary, Grammar!, GrammarRoot))
         {
             string reason = errors.Lines.Count > 0 ? string.Join("; ", errors.Lines) : "llama.cpp logged no reason";
             throw new ArgumentException(
                 $"The GBNF grammar (root rule '{GrammarRoot}') is invalid: {reason}. " +
                 "llama.cpp writes the position of a syntax error to standard error; see its grammars/README.md for the syntax.");
         }
-
-        return grammar;
-    }
-
-    private unsafe nint CreateDry(nint vocab)
-    {
-        // llama.cpp copies the breakers; the UTF-8 copies only need to live for the call.
-        nint[] breakers = new nint[DrySequenceBreakers.Count];
-        try
-        {
-            for (int i = 0; i < breakers.Length; i++)
-            {
-                breakers[i] = (nint)Utf8StringMarshaller.ConvertToUnmanaged(DrySequenceBreakers[i]);
-            }
-
-            fixed (nint* pointers = breakers)
-            {
-                return NativeMethods.llama_sampler_init_dry(
-                    vocab, DryMultiplier, DryBase, DryAllowedLength, DryPenaltyLastN, (byte**)pointers, (nuint)breakers.Length);
-            }
-        }
-        finally
-        {
-            foreach (nint breaker in breakers)
-            {
-                Utf8StringMarshaller.Free((byte*)breaker);
-            }
-        }
-    }
-
-    private static void Add(SafeLlamaSamplerHandle chain, nint sampler, string name)
-    {
-        if (sampler == nint.Zero)
-        {
-            throw new LlamaException($"llama.cpp could not create the {name} sampler (its init function returned null).");
-        }
-
-        // From here the chain owns the sampler and frees it with itself.
-        NativeMethods.llama_sampler_chain_add(chain, sampler);
     }
 }

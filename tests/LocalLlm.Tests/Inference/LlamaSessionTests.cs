@@ -159,5 +159,5 @@ public sealed class LlamaSessionTests : TinyModelFixture
 
     private int[] RawGreedyLoop(int[] prompt, int count) => RawLoop.Greedy(Model, prompt, count);
 
-    private static int NativePromptTokensEvaluated(LlamaSession session) => session.NativePerformance().n_p_eval;
+    private static int NativePromptTokensEvaluated(LlamaSession session) => session.NativePromptTokensEvaluated();
 }

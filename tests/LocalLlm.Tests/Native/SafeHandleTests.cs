@@ -9,7 +9,7 @@ public sealed class SafeHandleTests
     {
         LlamaModel model = await LlamaModel.LoadAsync(TestEnvironment.VocabularyPath("llama-bpe"), new LlamaModelOptions { VocabularyOnly = true });
         SafeLlamaModelHandle modelHandle = model.Handle;
-        nint vocab = model.Tokenizer.Vocab;
+        nint vocab = model.Tokenizer.Vocabulary.Pointer;
         llama_context_params parameters = NativeMethods.llama_context_default_params();
         parameters.n_ctx = 256;
         parameters.n_batch = 256;

@@ -83,7 +83,7 @@ public sealed class SamplerChainOrderTests : VocabularyModelFixture
     /// <summary>What common/sampling.cpp's common_sampler_init builds for common_params_sampling's defaults.</summary>
     private unsafe SafeLlamaSamplerHandle CommonSamplerInitDefaults(uint seed)
     {
-        nint vocab = Model.Tokenizer.Vocab;
+        nint vocab = Model.Tokenizer.Vocabulary.Pointer;
         int nVocab = Model.Tokenizer.VocabularySize;
         SafeLlamaSamplerHandle chain = NativeMethods.llama_sampler_chain_init(NativeMethods.llama_sampler_chain_default_params());
         string[] breakers = ["\n", ":", "\"", "*"];

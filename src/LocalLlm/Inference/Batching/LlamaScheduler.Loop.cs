@@ -60,7 +60,7 @@ public sealed partial class LlamaScheduler
                     continue;
                 }
 
-                int status = NativeMethods.llama_decode(_context, _batch);
+                int status = _context.Decode(_batch);
                 if (status != 0)
                 {
                     if (_shutdown.IsCancellationRequested)
@@ -68,7 +68,7 @@ public sealed partial class LlamaScheduler
                         break;
                     }
 
-                    FailActive(new LlamaException($"llama_decode failed with status {status} for a batch of {_batch.n_tokens} tokens."));
+                    FailActive(new LlamaException($"llama_decode failed with status {status} for a batch of {_batch.Count} tokens."));
                 }
                 else
                 {
@@ -134,7 +134,7 @@ public sealed partial class LlamaScheduler
                     LlamaSamplingOptions sampling = next.Options.Sampling.Seed is null && Options.Seed is { } seed
                         ? next.Options.Sampling with { Seed = seed }
                         : next.Options.Sampling;
-                    next.Sampler = sampling.CreateNativeChain(Model.Tokenizer);
+                    next.UseSampler(sampling.CreateNativeChain(Model.Tokenizer));
                     request = next;
                 }
                 catch (Exception ex) when (ex is ArgumentException or LlamaException)
@@ -148,7 +148,7 @@ public sealed partial class LlamaScheduler
                 return;
             }
 
-            NativeMethods.llama_memory_seq_rm(NativeMethods.llama_get_memory(_context), sequence, -1, -1);
+            _context.RemoveSequence(sequence);
             request.MarkAdmitted(sequence);
             _slots[sequence] = request;
         }
@@ -168,7 +168,7 @@ public sealed partial class LlamaScheduler
 
     private int BuildBatch()
     {
-        _batch.n_tokens = 0;
+        _batch.Clear();
 
         // Every generating sequence advances by one token each step, whatever the prompts waiting beside it.
         foreach (ScheduledRequest? request in _slots)
@@ -180,8 +180,8 @@ public sealed partial class LlamaScheduler
         }
 
         // Prompts fill the rest of the batch in chunks, starting from a different request each step.
-        int generating = _batch.n_tokens;
-        for (int i = 0; i < _slots.Length && _batch.n_tokens < BatchSize; i++)
+        int generating = _batch.Count;
+        for (int i = 0; i < _slots.Length && _batch.Count < BatchSize; i++)
         {
             ScheduledRequest? request = _slots[(_prefillCursor + i) % _slots.Length];
             if (request is null || !request.Prefilling)
@@ -189,7 +189,7 @@ public sealed partial class LlamaScheduler
                 continue;
             }
 
-            int chunk = Math.Min(Math.Min(Options.PromptChunkSize, request.Prompt.Length - request.PromptEvaluated), BatchSize - _batch.n_tokens);
+            int chunk = Math.Min(Math.Min(Options.PromptChunkSize, request.Prompt.Length - request.PromptEvaluated), BatchSize - _batch.Count);
             for (int t = 0; t < chunk; t++)
             {
                 int position = request.PromptEvaluated + t;
@@ -204,13 +204,13 @@ public sealed partial class LlamaScheduler
             request.PromptEvaluated += chunk;
         }
 
-        if (generating > 0 && _batch.n_tokens > generating)
+        if (generating > 0 && _batch.Count > generating)
         {
             InterleavedSteps++;
         }
 
         _prefillCursor = (_prefillCursor + 1) % _slots.Length;
-        return _batch.n_tokens;
+        return _batch.Count;
     }
 
     private void SampleAndAdvance(Span<byte> piece)
@@ -222,7 +222,7 @@ public sealed partial class LlamaScheduler
                 continue;
             }
 
-            int token = NativeMethods.llama_sampler_sample(request.Sampler!, _context, request.OutputRow);
+            int token = request.Sample(_context);
             request.OutputRow = -1;
             if (request.Accept(token, Model.Tokenizer, ContextSizePerSequence, piece, _loopThread) is { } reason)
             {
@@ -247,7 +247,7 @@ public sealed partial class LlamaScheduler
     /// <summary>Frees the request's sequence and its KV cells at once, leaving the other sequences untouched.</summary>
     private void Release(ScheduledRequest request)
     {
-        NativeMethods.llama_memory_seq_rm(NativeMethods.llama_get_memory(_context), request.Sequence, -1, -1);
+        _context.RemoveSequence(request.Sequence);
         _slots[request.Sequence] = null;
         request.Sequence = -1;
         request.Dispose();

@@ -33,7 +33,7 @@ public sealed partial class LlamaScheduler : IDisposable
     private readonly SchedulerLoopThread _loopThread;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _shutdown = new();
-    private llama_batch _batch;
+    private readonly NativeBatch _batch;
     private int _disposed;
 
     /// <summary>Creates a scheduler over <paramref name="model"/> and starts its worker thread.</summary>
@@ -42,7 +42,7 @@ public sealed partial class LlamaScheduler : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     /// <exception cref="LlamaException">llama.cpp could not create the context.</exception>
-    public unsafe LlamaScheduler(LlamaModel model, LlamaSchedulerOptions? options = null)
+    public LlamaScheduler(LlamaModel model, LlamaSchedulerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new LlamaSchedulerOptions();
@@ -52,20 +52,22 @@ public sealed partial class LlamaScheduler : IDisposable
         int threads = options.ThreadCount ?? CpuTopology.PhysicalCoreCount;
         int batchSize = Math.Max(options.PromptChunkSize + options.ParallelSequences, 512);
 
-        llama_context_params parameters = NativeMethods.llama_context_default_params();
-        parameters.n_ctx = (uint)(options.ContextSizePerSequence * options.ParallelSequences);
-        parameters.n_batch = (uint)batchSize;
-        parameters.n_ubatch = (uint)Math.Min(batchSize, 512);
-        parameters.n_seq_max = (uint)options.ParallelSequences;
-        parameters.kv_unified = 0; // each sequence owns its share of the cache: faster when prompts share little
-        parameters.n_threads = threads;
-        parameters.n_threads_batch = threads;
-        parameters.no_perf = 0;
-        _context = InferenceContexts.Create(model, parameters, _abort, $"a {options.ParallelSequences}-sequence context");
+        var settings = new NativeContextSettings
+        {
+            ContextSize = options.ContextSizePerSequence * options.ParallelSequences,
+            BatchSize = batchSize,
+            MicroBatchSize = Math.Min(batchSize, 512),
+            SequenceCount = options.ParallelSequences,
+            UnifiedKvCache = false, // each sequence owns its share of the cache: faster when prompts share little
+            ThreadCount = threads,
+            BatchThreadCount = threads,
+            PerformanceCounters = true,
+        };
+        _context = SafeLlamaContextHandle.Create(model, settings, _abort, $"a {options.ParallelSequences}-sequence context");
 
-        ContextSizePerSequence = (int)NativeMethods.llama_n_ctx_seq(_context);
-        BatchSize = (int)NativeMethods.llama_n_batch(_context);
-        _batch = NativeMethods.llama_batch_init(BatchSize, 0, 1);
+        ContextSizePerSequence = _context.SequenceContextSize;
+        BatchSize = _context.BatchSize;
+        _batch = new NativeBatch(BatchSize);
         _slots = new ScheduledRequest?[options.ParallelSequences];
         _queue = Channel.CreateBounded<ScheduledRequest>(new BoundedChannelOptions(options.MaxQueuedRequests)
         {
@@ -189,7 +191,7 @@ public sealed partial class LlamaScheduler : IDisposable
     private void FreeNativeResources()
     {
         _arrivals.Dispose();
-        NativeMethods.llama_batch_free(_batch);
+        _batch.Dispose();
         _context.Dispose();
         _abort.Dispose();
         _shutdown.Dispose();
@@ -198,8 +200,7 @@ public sealed partial class LlamaScheduler : IDisposable
     /// <summary>For tests: the highest position each sequence holds in the KV cache (-1 when empty).</summary>
     internal int[] SequencePositions()
     {
-        nint memory = NativeMethods.llama_get_memory(_context);
-        return Enumerable.Range(0, _slots.Length).Select(s => NativeMethods.llama_memory_seq_pos_max(memory, s)).ToArray();
+        return Enumerable.Range(0, _slots.Length).Select(_context.HighestPosition).ToArray();
     }
 
     private async IAsyncEnumerable<LlamaGenerationUpdate> StreamCoreAsync(ScheduledRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)

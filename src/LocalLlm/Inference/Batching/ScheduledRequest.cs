@@ -15,6 +15,7 @@ internal sealed class ScheduledRequest : IDisposable
     private volatile bool _abandoned;
     private long _promptStart;
     private long _generationStart;
+    private SafeLlamaSamplerHandle? _sampler;
 
     public ScheduledRequest(int[] prompt, LlamaGenerationOptions options, CancellationToken cancellationToken)
     {
@@ -37,8 +38,6 @@ internal sealed class ScheduledRequest : IDisposable
 
     /// <summary>The sequence id while admitted, -1 while queued or after it finished.</summary>
     public int Sequence { get; set; } = -1;
-
-    public SafeLlamaSamplerHandle? Sampler { get; set; }
 
     /// <summary>How many prompt tokens are in the KV cache.</summary>
     public int PromptEvaluated { get; set; }
@@ -64,6 +63,12 @@ internal sealed class ScheduledRequest : IDisposable
 
     /// <summary>Time from submission to the first generated token.</summary>
     public TimeSpan? TimeToFirstToken { get; private set; }
+
+    /// <summary>Gives the request its sampler chain, which it owns from here on.</summary>
+    public void UseSampler(SafeLlamaSamplerHandle sampler) => _sampler = sampler;
+
+    /// <summary>Samples the request's next token from its <see cref="OutputRow"/> of the context's last decode.</summary>
+    public int Sample(SafeLlamaContextHandle context) => _sampler!.Sample(context, OutputRow);
 
     public void MarkAdmitted(int sequence)
     {
@@ -124,5 +129,5 @@ internal sealed class ScheduledRequest : IDisposable
 
     public void Fail(Exception exception, SchedulerLoopThread delivery) => delivery.Enqueue(Updates.Writer, update: null, complete: true, exception);
 
-    public void Dispose() => Sampler?.Dispose();
+    public void Dispose() => _sampler?.Dispose();
 }

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace LocalLlm;
+namespace LocalLlm.Native;
 
 /// <summary>A scoped <see cref="SafeHandle.DangerousAddRef"/>: the handle cannot be freed until the lease is disposed.</summary>
 internal readonly ref struct HandleLease
@@ -13,8 +13,6 @@ internal readonly ref struct HandleLease
         handle.DangerousAddRef(ref added);
         _handle = handle;
     }
-
-    public nint Pointer => _handle.DangerousGetHandle();
 
     public void Dispose() => _handle.DangerousRelease();
 }

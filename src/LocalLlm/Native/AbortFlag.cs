@@ -1,11 +1,12 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace LocalLlm;
+namespace LocalLlm.Native;
 
 /// <summary>
 /// A flag llama.cpp's abort callback reads between graph nodes while it decodes, so cancellation stops native work
-/// in progress. Pass <see cref="Callback"/> and <see cref="CallbackData"/> to the context; free it with the context.
+/// in progress. <see cref="SafeLlamaContextHandle.Create(LlamaModel, in NativeContextSettings, AbortFlag, string)"/> wires it
+/// into the context; free it with the context.
 /// </summary>
 internal sealed class AbortFlag : IDisposable
 {
