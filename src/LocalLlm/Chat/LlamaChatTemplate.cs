@@ -84,7 +84,7 @@ public sealed class LlamaChatTemplate
     {
         ArgumentNullException.ThrowIfNull(messages);
         NativeLibraryLoader.EnsureInitialized();
-        return NativeChatTemplate.Apply(Source, messages, addAssistantPrefix) ?? throw Unrecognised();
+        return NativeChatTemplate.Apply(Source, [.. messages.Select(m => (m.Role ?? string.Empty, m.Content ?? string.Empty))], addAssistantPrefix) ?? throw Unrecognised();
     }
 
     /// <inheritdoc />

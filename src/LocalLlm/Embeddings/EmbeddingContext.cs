@@ -31,7 +31,7 @@ internal sealed class EmbeddingContext : IDisposable
             Embeddings = true,
             Pooling = options.Pooling,    // null: the model's own
         };
-        _context = SafeLlamaContextHandle.Create(model, settings, _abort, "an embedding context");
+        _context = SafeLlamaContextHandle.Create(model.Handle, settings, _abort, $"an embedding context for '{model.Path}'");
 
         ContextSize = _context.ContextSize;
         MaxSequences = options.MaxSequencesPerBatch;

@@ -62,7 +62,7 @@ public sealed partial class LlamaSession : IDisposable
             ValueCacheType = options.ValueCacheType,
             PerformanceCounters = true,
         };
-        _context = SafeLlamaContextHandle.Create(model, settings, _abort, $"a {contextSize}-token context");
+        _context = SafeLlamaContextHandle.Create(model.Handle, settings, _abort, $"a {contextSize}-token context for '{model.Path}'");
 
         ContextSize = _context.ContextSize;
         BatchSize = _context.BatchSize;

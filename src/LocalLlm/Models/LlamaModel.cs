@@ -113,7 +113,15 @@ public sealed class LlamaModel : IDisposable
     {
         var state = new LoadState(progress, cancellationToken);
         using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
-        SafeLlamaModelHandle handle = SafeLlamaModelHandle.Load(fullPath, options, state.Continue);
+        var settings = new NativeModelSettings(
+            options.GpuLayerCount,
+            options.MainGpu,
+            (int)options.SplitMode,
+            options.UseMemoryMap,
+            options.LockMemory,
+            options.VocabularyOnly,
+            options.ValidateTensors);
+        SafeLlamaModelHandle handle = SafeLlamaModelHandle.Load(fullPath, settings, state.Continue);
         if (handle.IsInvalid)
         {
             handle.Dispose();

@@ -5,12 +5,12 @@ namespace LocalLlm.Native;
 
 /// <summary>
 /// A flag llama.cpp's abort callback reads between graph nodes while it decodes, so cancellation stops native work
-/// in progress. <see cref="SafeLlamaContextHandle.Create(LlamaModel, in NativeContextSettings, AbortFlag, string)"/> wires it
+/// in progress. <see cref="SafeLlamaContextHandle.Create(SafeLlamaModelHandle, in NativeContextSettings, AbortFlag, string)"/> wires it
 /// into the context; free it with the context.
 /// </summary>
 internal sealed class AbortFlag : IDisposable
 {
-    private readonly GCHandle _handle;
+    private GCHandle _handle;
     private volatile bool _abort;
 
     public AbortFlag()

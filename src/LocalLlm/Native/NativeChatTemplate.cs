@@ -10,7 +10,7 @@ internal static class NativeChatTemplate
     /// Formats a conversation with <paramref name="template"/> (Jinja text or a built-in family name); returns null
     /// when llama.cpp does not recognise the template.
     /// </summary>
-    public static unsafe string? Apply(string template, IReadOnlyList<LlamaChatMessage> messages, bool addAssistantPrefix)
+    public static unsafe string? Apply(string template, IReadOnlyList<(string Role, string Content)> messages, bool addAssistantPrefix)
     {
         var pinned = new List<GCHandle>(messages.Count * 2 + 1);
         try
@@ -19,9 +19,9 @@ internal static class NativeChatTemplate
             int totalLength = 0;
             for (int i = 0; i < messages.Count; i++)
             {
-                native[i].role = Pin(pinned, messages[i].Role ?? string.Empty);
-                native[i].content = Pin(pinned, messages[i].Content ?? string.Empty);
-                totalLength += (messages[i].Content?.Length ?? 0) + (messages[i].Role?.Length ?? 0);
+                native[i].role = Pin(pinned, messages[i].Role);
+                native[i].content = Pin(pinned, messages[i].Content);
+                totalLength += messages[i].Content.Length + messages[i].Role.Length;
             }
 
             nint templateText = Pin(pinned, template);

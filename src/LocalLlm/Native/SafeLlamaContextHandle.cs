@@ -61,20 +61,21 @@ internal sealed partial class SafeLlamaContextHandle : SafeHandle
 
     /// <summary>
     /// Creates a context over <paramref name="model"/> whose decodes stop when <paramref name="abort"/> is set, or frees
-    /// <paramref name="abort"/> and throws naming <paramref name="description"/> and llama.cpp's logged reason.
+    /// <paramref name="abort"/> and throws naming <paramref name="description"/> (what and for which model) and
+    /// llama.cpp's logged reason.
     /// </summary>
-    public static unsafe SafeLlamaContextHandle Create(LlamaModel model, in NativeContextSettings settings, AbortFlag abort, string description)
+    public static unsafe SafeLlamaContextHandle Create(SafeLlamaModelHandle model, in NativeContextSettings settings, AbortFlag abort, string description)
     {
         llama_context_params parameters = settings.ToNative();
         parameters.abort_callback = AbortFlag.Callback;
         parameters.abort_callback_data = abort.CallbackData;
         using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
-        SafeLlamaContextHandle context = Create(model.Handle, parameters);
+        SafeLlamaContextHandle context = Create(model, parameters);
         if (context.IsInvalid)
         {
             abort.Dispose();
             string reason = errors.Lines.Count > 0 ? string.Join(" ", errors.Lines.TakeLast(3)) : "llama.cpp gave no reason";
-            throw new LlamaException($"Could not create {description} for '{model.Path}': {reason}");
+            throw new LlamaException($"Could not create {description}: {reason}");
         }
 
         return context;

@@ -20,24 +20,12 @@ internal sealed partial class SafeLlamaModelHandle : SafeHandle
     /// Loads a GGUF file, calling <paramref name="progress"/> with the fraction loaded (it returns false to stop the
     /// load); returns an invalid handle when llama.cpp fails or the load was stopped.
     /// </summary>
-    public static unsafe SafeLlamaModelHandle Load(string path, LlamaModelOptions options, Func<float, bool> progress)
+    public static unsafe SafeLlamaModelHandle Load(string path, in NativeModelSettings settings, Func<float, bool> progress)
     {
         GCHandle progressHandle = GCHandle.Alloc(progress);
         try
         {
-            llama_model_params parameters = NativeMethods.llama_model_default_params();
-            parameters.n_gpu_layers = options.GpuLayerCount;
-            parameters.main_gpu = options.MainGpu;
-            parameters.split_mode = (llama_split_mode)options.SplitMode;
-            parameters.load_mode = (options.UseMemoryMap, options.LockMemory) switch
-            {
-                (true, true) => llama_load_mode.LLAMA_LOAD_MODE_MMAP_MLOCK,
-                (true, false) => llama_load_mode.LLAMA_LOAD_MODE_MMAP,
-                (false, true) => llama_load_mode.LLAMA_LOAD_MODE_MLOCK,
-                (false, false) => llama_load_mode.LLAMA_LOAD_MODE_NONE,
-            };
-            parameters.vocab_only = options.VocabularyOnly ? (byte)1 : (byte)0;
-            parameters.check_tensors = options.ValidateTensors ? (byte)1 : (byte)0;
+            llama_model_params parameters = settings.ToNative();
             parameters.progress_callback = &OnProgress;
             parameters.progress_callback_user_data = GCHandle.ToIntPtr(progressHandle);
             return NativeMethods.llama_model_load_from_file(path, parameters);

@@ -63,7 +63,7 @@ public sealed partial class LlamaScheduler : IDisposable
             BatchThreadCount = threads,
             PerformanceCounters = true,
         };
-        _context = SafeLlamaContextHandle.Create(model, settings, _abort, $"a {options.ParallelSequences}-sequence context");
+        _context = SafeLlamaContextHandle.Create(model.Handle, settings, _abort, $"a {options.ParallelSequences}-sequence context for '{model.Path}'");
 
         ContextSizePerSequence = _context.SequenceContextSize;
         BatchSize = _context.BatchSize;
