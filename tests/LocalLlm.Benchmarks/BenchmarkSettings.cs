@@ -20,6 +20,8 @@ internal sealed record BenchmarkSettings
           --max-other-load <f>   repeat a repetition when other processes used more than this share of the CPU
                                  during it (default 0.1; 1 disables), at most 4 attempts, keeping the quietest
           --diagnose             instead: split the SDK's per-token overhead on tiny into its parts (uses --tiny-reps)
+          --batched              instead: continuous batching, 1-8 streams (see BatchedBenchmark.cs for its options)
+          --grammar              instead: per-token sampling cost with the JSON grammar (see GrammarSamplingBenchmark.cs)
         """;
 
     public IReadOnlyList<string> Models { get; init; } = ["tiny", "small", "1b"];

@@ -81,7 +81,7 @@ public sealed partial class LlamaSession
             LlamaSamplingOptions sampling = _options.Sampling.Seed is null && _session.Options.Seed is { } seed
                 ? _options.Sampling with { Seed = seed }
                 : _options.Sampling;
-            using SafeLlamaSamplerHandle sampler = sampling.CreateNativeChain(tokenizer);
+            using NativeSampler sampler = sampling.CreateNativeSampler(tokenizer);
 
             long promptStart = Stopwatch.GetTimestamp();
             int cached = _session.ReuseCachedPrefix(_prompt);

@@ -101,8 +101,13 @@ internal sealed partial class SafeLlamaContextHandle : SafeHandle
 
     /// <summary>Gets the logits the last decode computed for a batch row (-1 for the last row).</summary>
     /// <remarks>The span points into the context's memory: valid until the next decode.</remarks>
-    public unsafe ReadOnlySpan<float> GetLogits(int row, int vocabularySize) =>
-        new(NativeMethods.llama_get_logits_ith(this, row), vocabularySize);
+    public unsafe ReadOnlySpan<float> GetLogits(int row, int vocabularySize)
+    {
+        float* logits = NativeMethods.llama_get_logits_ith(this, row);
+        return logits is null
+            ? throw new LlamaException($"llama.cpp has no logits for batch row {row} of the last decode.")
+            : new ReadOnlySpan<float>(logits, vocabularySize);
+    }
 
     /// <summary>Copies the embedding the last decode computed for a batch row, or returns null when there is none.</summary>
     public unsafe float[]? CopyTokenEmbedding(int row, int dimensions) =>

@@ -15,17 +15,15 @@ internal sealed partial class SafeLlamaSamplerHandle
         }
     }
 
-    /// <summary>Adds a GBNF grammar; returns false, adding nothing, when the grammar does not parse (llama.cpp logs why).</summary>
-    public bool TryAddGrammar(NativeVocabulary vocabulary, string grammar, string root)
+    /// <summary>
+    /// Creates a standalone GBNF grammar sampler (kept beside the chain, see <see cref="NativeSampler"/>); returns an
+    /// invalid handle when the grammar does not parse (llama.cpp logs why).
+    /// </summary>
+    public static SafeLlamaSamplerHandle CreateGrammar(NativeVocabulary vocabulary, string grammar, string root)
     {
-        nint sampler = NativeMethods.llama_sampler_init_grammar(vocabulary.Pointer, grammar, root);
-        if (sampler == nint.Zero)
-        {
-            return false;
-        }
-
-        Add(sampler, "grammar");
-        return true;
+        var sampler = new SafeLlamaSamplerHandle();
+        sampler.SetHandle(NativeMethods.llama_sampler_init_grammar(vocabulary.Pointer, grammar, root));
+        return sampler;
     }
 
     public void AddPenalties(int vocabularySize, int lastN, float repeat, float frequency, float presence) =>

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace LocalLlm.Native;
 
-/// <summary>Owns a sampler chain (and through it every sampler added to it); frees it with <c>llama_sampler_free</c>.</summary>
+/// <summary>Owns a sampler, usually a chain (and through it every sampler added to it); frees it with <c>llama_sampler_free</c>.</summary>
 internal sealed partial class SafeLlamaSamplerHandle : SafeHandle
 {
     public SafeLlamaSamplerHandle()

@@ -12,13 +12,36 @@ public sealed partial record LlamaSamplingOptions
     internal const int MirostatM = 100;
 
     /// <summary>
+    /// Creates the request's native sampler: the chain (see <see cref="CreateNativeChain"/>) and, when these options
+    /// have one, the grammar beside it.
+    /// </summary>
+    /// <param name="tokenizer">The tokenizer of the model the sampler samples for; the model must outlive the sampler.</param>
+    /// <returns>The sampler; disposing it frees every native sampler in it.</returns>
+    /// <exception cref="ArgumentException">The grammar does not parse, or a logit bias names a token outside the vocabulary.</exception>
+    /// <exception cref="LlamaException">llama.cpp could not create a sampler.</exception>
+    internal NativeSampler CreateNativeSampler(LlamaTokenizer tokenizer)
+    {
+        SafeLlamaSamplerHandle chain = CreateNativeChain(tokenizer);
+        try
+        {
+            return new NativeSampler(chain, Grammar is null ? null : CreateGrammar(tokenizer.Vocabulary), tokenizer.VocabularySize);
+        }
+        catch
+        {
+            chain.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Creates the native sampler chain in llama.cpp's canonical order (see <see cref="LlamaSamplingOptions"/>),
-    /// adding only the samplers these options enable.
+    /// adding only the samplers these options enable. The grammar is not in it: as in llama.cpp's common sampler it
+    /// stays beside the chain (<see cref="CreateNativeSampler"/>).
     /// </summary>
     /// <param name="tokenizer">The tokenizer of the model the chain samples for; the chain keeps a pointer to its
-    /// vocabulary (grammar), so the model must outlive the chain.</param>
+    /// vocabulary (DRY), so the model must outlive the chain.</param>
     /// <returns>The chain; disposing it frees every sampler in it.</returns>
-    /// <exception cref="ArgumentException">The grammar does not parse, or a logit bias names a token outside the vocabulary.</exception>
+    /// <exception cref="ArgumentException">A logit bias names a token outside the vocabulary.</exception>
     /// <exception cref="LlamaException">llama.cpp could not create a sampler.</exception>
     internal SafeLlamaSamplerHandle CreateNativeChain(LlamaTokenizer tokenizer)
     {
@@ -59,11 +82,6 @@ public sealed partial record LlamaSamplingOptions
         if (LogitBias.Count > 0)
         {
             chain.AddLogitBias(vocabularySize, LogitBias);
-        }
-
-        if (Grammar is not null)
-        {
-            AddGrammar(chain, vocabulary);
         }
 
         // As in llama.cpp's common_sampler_init, Mirostat replaces everything between grammar and the selector.
@@ -151,15 +169,19 @@ public sealed partial record LlamaSamplingOptions
         }
     }
 
-    private void AddGrammar(SafeLlamaSamplerHandle chain, NativeVocabulary vocabulary)
+    private SafeLlamaSamplerHandle CreateGrammar(NativeVocabulary vocabulary)
     {
         using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
-        if (!chain.TryAddGrammar(vocabulary, Grammar!, GrammarRoot))
+        SafeLlamaSamplerHandle grammar = SafeLlamaSamplerHandle.CreateGrammar(vocabulary, Grammar!, GrammarRoot);
+        if (grammar.IsInvalid)
         {
+            grammar.Dispose();
             string reason = errors.Lines.Count > 0 ? string.Join("; ", errors.Lines) : "llama.cpp logged no reason";
             throw new ArgumentException(
                 $"The GBNF grammar (root rule '{GrammarRoot}') is invalid: {reason}. " +
                 "llama.cpp writes the position of a syntax error to standard error; see its grammars/README.md for the syntax.");
         }
+
+        return grammar;
     }
 }

@@ -18,7 +18,7 @@ public sealed partial class GrammarSamplingTests : VocabularyModelFixture
     {
         LlamaSamplingOptions options = LlamaSampling.Create().Grammar(grammar, root).Build();
 
-        ArgumentException? exception = Assert.Throws<ArgumentException>(() => options.CreateNativeChain(Model.Tokenizer));
+        ArgumentException? exception = Assert.Throws<ArgumentException>(() => options.CreateNativeSampler(Model.Tokenizer));
 
         Assert.That(exception!.Message, Does.StartWith($"The GBNF grammar (root rule '{root}') is invalid:").And.Contain(problem));
     }
@@ -28,9 +28,11 @@ public sealed partial class GrammarSamplingTests : VocabularyModelFixture
     {
         LlamaSamplingOptions options = LlamaSampling.Create(LlamaSamplingOptions.Greedy).Grammar("start ::= \"a\"", root: "start").Build();
 
-        using SafeLlamaSamplerHandle chain = options.CreateNativeChain(Model.Tokenizer);
+        using NativeSampler sampler = options.CreateNativeSampler(Model.Tokenizer);
 
-        Assert.That(SamplerChainProbe.Names(chain), Is.EqualTo(new[] { "grammar", "greedy" }));
+        // As in llama.cpp's common sampler, the grammar stays beside the chain.
+        Assert.That(sampler.HasGrammar, Is.True);
+        Assert.That(SamplerChainProbe.Names(sampler.Chain), Is.EqualTo(new[] { "greedy" }));
     }
 
     [TestCase(1u)]
@@ -39,13 +41,13 @@ public sealed partial class GrammarSamplingTests : VocabularyModelFixture
     public void Grammar_ConstrainsEverySelectedToken(uint seed)
     {
         LlamaSamplingOptions options = LlamaSampling.Create().Grammar(IntegerList).Seed(seed).Build();
-        using SafeLlamaSamplerHandle chain = options.CreateNativeChain(Model.Tokenizer);
+        using NativeSampler sampler = options.CreateNativeSampler(Model.Tokenizer);
         float[] equal = SamplerChainProbe.Logits(Model.Tokenizer.VocabularySize, 0f);
         List<int> tokens = [];
 
         for (int step = 0; step < 30; step++)
         {
-            int token = SamplerChainProbe.SelectAndAccept(chain, equal);
+            int token = sampler.SampleAndAccept(equal);
             if (Model.Tokenizer.IsEndOfGeneration(token))
             {
                 break;
@@ -65,11 +67,38 @@ public sealed partial class GrammarSamplingTests : VocabularyModelFixture
     {
         int letter = Model.Tokenizer.Tokenize("hello", addSpecial: false).Single();
         float[] logits = SamplerChainProbe.Logits(Model.Tokenizer.VocabularySize, 0f, (letter, 50f));
-        using SafeLlamaSamplerHandle chain = LlamaSampling.Create(LlamaSamplingOptions.Greedy).Grammar(IntegerList).Build().CreateNativeChain(Model.Tokenizer);
+        using NativeSampler sampler = LlamaSampling.Create(LlamaSamplingOptions.Greedy).Grammar(IntegerList).Build().CreateNativeSampler(Model.Tokenizer);
 
-        int token = SamplerChainProbe.Select(chain, logits);
+        int token = sampler.SampleAndAccept(logits);
 
         Assert.That(Model.Tokenizer.Detokenize([token]), Does.StartWith("["));
+    }
+
+    [Test]
+    public void CheckingOnlyTheChosenToken_PicksWhatFilteringEveryCandidateFirstWould_ForGreedy()
+    {
+        using NativeSampler sampler = LlamaSampling.Create(LlamaSamplingOptions.Greedy).Grammar(IntegerList).Build().CreateNativeSampler(Model.Tokenizer);
+        using SafeLlamaSamplerHandle grammarFirst = SafeLlamaSamplerHandle.CreateChain();
+        NativeMethods.llama_sampler_chain_add(grammarFirst, NativeMethods.llama_sampler_init_grammar(Model.Tokenizer.Vocabulary.Pointer, IntegerList, "root"));
+        NativeMethods.llama_sampler_chain_add(grammarFirst, NativeMethods.llama_sampler_init_greedy());
+        int digit = Model.Tokenizer.Tokenize("7", addSpecial: false).Single();
+        int rejected = 0;
+
+        for (int step = 0; step < 40; step++)
+        {
+            // Every other step the highest logit is a digit (allowed after the opening bracket), else random.
+            float[] logits = SamplerChainProbe.RandomLogits(Model.Tokenizer.VocabularySize, seed: step);
+            if (step % 2 == 1)
+            {
+                logits[digit] = 100f;
+            }
+
+            int expected = SamplerChainProbe.SelectAndAccept(grammarFirst, logits);
+            rejected += expected == SamplerChainProbe.ArgMax(logits) ? 0 : 1;
+            Assert.That(sampler.SampleAndAccept(logits), Is.EqualTo(expected), $"step {step}");
+        }
+
+        Assert.That(rejected, Is.GreaterThan(0), "some steps' highest logit broke the grammar, so the resampling path ran");
     }
 
     /// <summary>Any prefix of a string <see cref="IntegerList"/> accepts.</summary>

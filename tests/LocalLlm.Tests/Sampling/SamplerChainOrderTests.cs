@@ -18,7 +18,7 @@ public sealed class SamplerChainOrderTests : VocabularyModelFixture
             LlamaSampling.Create()
                 .Seed(1).Temperature(0.7f).DynamicTemperature(0.2f).Xtc(0.5f, 0.1f).MinP(0.1f).TopP(0.9f).TypicalP(0.9f).TopK(20)
                 .TopNSigma(2f).Dry(0.8f).PresencePenalty(0.1f).Grammar("root ::= [a-z]+").LogitBias(5, -1f).Build(),
-            "logit-bias", "grammar", "penalties", "dry", "top-n-sigma", "top-k", "typical", "top-p", "min-p", "xtc", "temp-ext", "dist");
+            "logit-bias", "penalties", "dry", "top-n-sigma", "top-k", "typical", "top-p", "min-p", "xtc", "temp-ext", "dist");
         yield return Chain("adaptive-p selects", LlamaSampling.Create().MinP(0.05f).TopK(0).TopP(1f).AdaptiveP(0.5f).Build(), "min-p", "temp", "adaptive-p");
         yield return Chain(
             "mirostat v1 replaces truncation and penalties",

@@ -134,7 +134,7 @@ public sealed partial class LlamaScheduler
                     LlamaSamplingOptions sampling = next.Options.Sampling.Seed is null && Options.Seed is { } seed
                         ? next.Options.Sampling with { Seed = seed }
                         : next.Options.Sampling;
-                    next.UseSampler(sampling.CreateNativeChain(Model.Tokenizer));
+                    next.UseSampler(sampling.CreateNativeSampler(Model.Tokenizer));
                     request = next;
                 }
                 catch (Exception ex) when (ex is ArgumentException or LlamaException)

@@ -15,7 +15,7 @@ internal sealed class ScheduledRequest : IDisposable
     private volatile bool _abandoned;
     private long _promptStart;
     private long _generationStart;
-    private SafeLlamaSamplerHandle? _sampler;
+    private NativeSampler? _sampler;
 
     public ScheduledRequest(int[] prompt, LlamaGenerationOptions options, CancellationToken cancellationToken)
     {
@@ -65,7 +65,7 @@ internal sealed class ScheduledRequest : IDisposable
     public TimeSpan? TimeToFirstToken { get; private set; }
 
     /// <summary>Gives the request its sampler chain, which it owns from here on.</summary>
-    public void UseSampler(SafeLlamaSamplerHandle sampler) => _sampler = sampler;
+    public void UseSampler(NativeSampler sampler) => _sampler = sampler;
 
     /// <summary>Samples the request's next token from its <see cref="OutputRow"/> of the context's last decode.</summary>
     public int Sample(SafeLlamaContextHandle context) => _sampler!.Sample(context, OutputRow);

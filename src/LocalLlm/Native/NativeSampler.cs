@@ -1,0 +1,99 @@
+namespace LocalLlm.Native;
+
+/// <summary>
+/// A request's sampler: the chain, and the grammar kept beside it as llama.cpp's common sampler keeps it.
+/// </summary>
+/// <remarks>
+/// A grammar applied to every candidate costs a parse-state check per vocabulary token per step (hundreds of
+/// milliseconds with a 128k vocabulary), so, as llama.cpp's <c>common_sampler_sample</c> does, the chain samples
+/// first and the grammar checks only the chosen token; only when it rejects that token are the candidates filtered by
+/// the grammar and the chain run again.
+/// </remarks>
+internal sealed unsafe class NativeSampler : IDisposable
+{
+    private readonly SafeLlamaSamplerHandle _chain;
+    private readonly SafeLlamaSamplerHandle? _grammar;
+    private readonly int _vocabularySize;
+    private llama_token_data[]? _candidates;
+
+    /// <param name="chain">The sampler chain; owned from here on.</param>
+    /// <param name="grammar">The grammar sampler, or null; owned from here on.</param>
+    /// <param name="vocabularySize">The model's vocabulary size (the number of logits per row).</param>
+    public NativeSampler(SafeLlamaSamplerHandle chain, SafeLlamaSamplerHandle? grammar, int vocabularySize)
+    {
+        _chain = chain;
+        _grammar = grammar;
+        _vocabularySize = vocabularySize;
+    }
+
+    /// <summary>Gets the chain (for inspection).</summary>
+    public SafeLlamaSamplerHandle Chain => _chain;
+
+    /// <summary>Gets a value indicating whether a grammar constrains the output.</summary>
+    public bool HasGrammar => _grammar is not null;
+
+    /// <summary>
+    /// Samples a token from a batch row of the context's last decode (-1 for the last row) and records it in the
+    /// samplers' history (penalties, grammar state).
+    /// </summary>
+    public int Sample(SafeLlamaContextHandle context, int row) =>
+        _grammar is null ? _chain.Sample(context, row) : SampleAndAccept(context.GetLogits(row, _vocabularySize));
+
+    /// <summary>Samples from one logit per token (id = index) and records the token.</summary>
+    public int SampleAndAccept(ReadOnlySpan<float> logits)
+    {
+        int token = Select(logits, grammarFirst: false);
+        if (_grammar is not null)
+        {
+            if (!GrammarAllows(token))
+            {
+                token = Select(logits, grammarFirst: true);
+            }
+
+            NativeMethods.llama_sampler_accept(_grammar, token);
+        }
+
+        NativeMethods.llama_sampler_accept(_chain, token);
+        return token;
+    }
+
+    public void Dispose()
+    {
+        _chain.Dispose();
+        _grammar?.Dispose();
+    }
+
+    private int Select(ReadOnlySpan<float> logits, bool grammarFirst)
+    {
+        _candidates ??= GC.AllocateUninitializedArray<llama_token_data>(logits.Length, pinned: true);
+        for (int id = 0; id < logits.Length; id++)
+        {
+            _candidates[id] = new llama_token_data { id = id, logit = logits[id], p = 0f };
+        }
+
+        fixed (llama_token_data* data = _candidates)
+        {
+            var candidates = new llama_token_data_array { data = data, size = (nuint)logits.Length, selected = -1, sorted = 0 };
+            if (grammarFirst)
+            {
+                NativeMethods.llama_sampler_apply(_grammar!, &candidates);
+            }
+
+            NativeMethods.llama_sampler_apply(_chain, &candidates);
+            if (candidates.selected < 0 || candidates.selected >= (long)candidates.size)
+            {
+                throw new LlamaException($"The sampler chain selected no token (selected index {candidates.selected} of {candidates.size}).");
+            }
+
+            return candidates.data[candidates.selected].id;
+        }
+    }
+
+    private bool GrammarAllows(int token)
+    {
+        var single = new llama_token_data { id = token, logit = 1f, p = 0f };
+        var candidates = new llama_token_data_array { data = &single, size = 1, selected = -1, sorted = 0 };
+        NativeMethods.llama_sampler_apply(_grammar!, &candidates);
+        return !float.IsNegativeInfinity(single.logit);
+    }
+}
