@@ -219,6 +219,8 @@ public sealed class LlamaChatClient : IChatClient
                     ContextSizePerSequence = _options.Context.ContextSize ?? InferenceContexts.DefaultSize(model),
                     ThreadCount = _options.Context.ThreadCount,
                     Seed = _options.Context.Seed,
+                    OverflowPolicy = _options.Context.OverflowPolicy,
+                    ShiftKeepTokens = _options.Context.ShiftKeepTokens,
                     LoggerFactory = _loggerFactory,
                 });
             }

@@ -93,10 +93,7 @@ public sealed partial class LlamaSession
                 return false;
             }
 
-            int keep = Math.Min(KeepTokenCount(_evaluated), past - 2);
-            int discard = (past - keep) / 2;
-            _context.RemoveTokens(0, keep, keep + discard);
-            _context.ShiftPositions(0, keep + discard, past, -discard);
+            (int keep, int discard) = ContextShift.Apply(_context, 0, past, KeepTokenCount(_evaluated));
             _evaluated.RemoveRange(keep, discard);
             ShiftCount++;
             return true;

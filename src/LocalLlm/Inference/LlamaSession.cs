@@ -267,16 +267,8 @@ public sealed partial class LlamaSession : IDisposable
     }
 
     /// <summary>The tokens at the start that a shift or a truncation keeps: the configured count, and the BOS token.</summary>
-    internal int KeepTokenCount(IReadOnlyList<int> tokens)
-    {
-        int keep = Options.ShiftKeepTokens;
-        if (keep == 0 && tokens.Count > 0 && tokens[0] == Model.Tokenizer.BeginningOfSequenceToken)
-        {
-            keep = 1;
-        }
-
-        return Math.Min(keep, tokens.Count);
-    }
+    internal int KeepTokenCount(IReadOnlyList<int> tokens) =>
+        ContextShift.KeepCount(Options.ShiftKeepTokens, tokens, Model.Tokenizer.BeginningOfSequenceToken);
 
     private static async IAsyncEnumerable<string> TextOnly(IAsyncEnumerable<LlamaGenerationUpdate> updates, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

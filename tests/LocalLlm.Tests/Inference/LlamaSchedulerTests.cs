@@ -88,6 +88,38 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
     }
 
     [Test]
+    public async Task AFullSequence_ShiftsAlone_AndTheOtherStreamContinuesExactlyAsWhenRunAlone()
+    {
+        using LlamaScheduler scheduler = new(Model, new LlamaSchedulerOptions { ParallelSequences = 2, ContextSizePerSequence = 128, ThreadCount = 2 });
+        int context = scheduler.ContextSizePerSequence;
+        IReadOnlyList<int> otherAlone = (await scheduler.CompleteAsync(Prompts[1], Greedy(context / 2))).TokenIds;
+
+        Task<LlamaCompletion> longOne = scheduler.CompleteAsync(Prompts[0], Greedy(context * 2));
+        Task<LlamaCompletion> other = scheduler.CompleteAsync(Prompts[1], Greedy(context / 2));
+        LlamaCompletion shifted = await longOne;
+
+        Assume.That(shifted.FinishReason, Is.Not.EqualTo(LlamaFinishReason.Stop), "the random model did not emit an end token");
+        Assert.That(shifted.TokenIds, Has.Count.EqualTo(context * 2), "generation went on past the sequence's context");
+        Assert.That(scheduler.ShiftCount, Is.GreaterThan(0));
+        Assert.That((await other).TokenIds, Is.EqualTo(otherAlone), "the other sequence was not disturbed by the shift");
+        await WaitUntil(() => scheduler.ActiveRequests == 0);
+        Assert.That(scheduler.SequencePositions(), Is.All.EqualTo(-1));
+    }
+
+    [Test]
+    public async Task AFullSequence_UnderTheStopPolicy_EndsWithContextFull()
+    {
+        using LlamaScheduler scheduler = new(Model, new LlamaSchedulerOptions { ParallelSequences = 2, ContextSizePerSequence = 128, ThreadCount = 2, OverflowPolicy = LlamaContextOverflowPolicy.Stop });
+
+        LlamaCompletion completion = await scheduler.CompleteAsync(Prompts[0], Greedy(scheduler.ContextSizePerSequence * 2));
+
+        Assume.That(completion.FinishReason, Is.Not.EqualTo(LlamaFinishReason.Stop), "the random model did not emit an end token");
+        Assert.That(completion.FinishReason, Is.EqualTo(LlamaFinishReason.ContextFull));
+        Assert.That(completion.Usage.PromptTokens + completion.TokenIds.Count, Is.EqualTo(scheduler.ContextSizePerSequence + 1));
+        Assert.That(scheduler.ShiftCount, Is.Zero);
+    }
+
+    [Test]
     public async Task AFullQueue_FailsNewRequests_WhenToldTo()
     {
         using LlamaScheduler scheduler = CreateScheduler(parallel: 1, queue: 1, full: LlamaQueueFullBehavior.Fail);

@@ -224,12 +224,32 @@ public sealed partial class LlamaScheduler
 
             int token = request.Sample(_context);
             request.OutputRow = -1;
-            if (request.Accept(token, Model.Tokenizer, ContextSizePerSequence, piece, _loopThread) is { } reason)
+            LlamaFinishReason? reason = request.Accept(token, Model.Tokenizer, piece, _loopThread);
+            if (reason is null && request.Position >= ContextSizePerSequence && !TryShift(request))
+            {
+                reason = LlamaFinishReason.ContextFull;
+            }
+
+            if (reason is not null)
             {
                 Release(request);
-                request.Finish(reason, _loopThread);
+                request.Finish(reason.Value, _loopThread);
             }
         }
+    }
+
+    /// <summary>Makes room for the request's next token in its own sequence, as the session does; false when the options or the model forbid shifting.</summary>
+    private bool TryShift(ScheduledRequest request)
+    {
+        if (Options.OverflowPolicy == LlamaContextOverflowPolicy.Stop || !_context.CanShift)
+        {
+            return false;
+        }
+
+        int keep = ContextShift.KeepCount(Options.ShiftKeepTokens, request.Prompt, Model.Tokenizer.BeginningOfSequenceToken);
+        request.Shifted += ContextShift.Apply(_context, request.Sequence, request.Position, keep).Discard;
+        ShiftCount++;
+        return true;
     }
 
     private void FailActive(Exception exception)

@@ -16,7 +16,8 @@ namespace LocalLlm;
 /// Thread-safe: call <see cref="StreamAsync(string, LlamaGenerationOptions?, CancellationToken)"/> from as many callers as you like.
 /// Up to <see cref="LlamaSchedulerOptions.ParallelSequences"/> requests generate at once; the rest wait in a bounded,
 /// first-come-first-served queue. Each request has its own sampler chain and stop conditions. When a sequence's context
-/// fills, its request finishes with <see cref="LlamaFinishReason.ContextFull"/> (sequences do not shift).
+/// fills, that sequence alone shifts (see <see cref="LlamaSchedulerOptions.OverflowPolicy"/>), or its request finishes
+/// with <see cref="LlamaFinishReason.ContextFull"/>.
 /// <para>
 /// A stream's updates are handed over on the scheduler's thread between decode steps, so the caller's loop body (and
 /// code after an <c>await</c> on a stream) runs there, as on a native loop: await rather than block in it. A body that
@@ -90,6 +91,9 @@ public sealed partial class LlamaScheduler : IDisposable
 
     /// <summary>Gets the most tokens one decode call takes.</summary>
     public int BatchSize { get; }
+
+    /// <summary>Gets how many times a full sequence has shifted to make room.</summary>
+    public int ShiftCount { get; private set; }
 
     /// <summary>Gets how many requests are generating right now.</summary>
     public int ActiveRequests => _slots.Count(s => s is not null);

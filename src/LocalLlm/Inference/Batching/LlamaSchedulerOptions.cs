@@ -20,6 +20,16 @@ public sealed class LlamaSchedulerOptions
     /// <summary>Gets or sets what a request does when the queue is full. Default: <see cref="LlamaQueueFullBehavior.Wait"/>.</summary>
     public LlamaQueueFullBehavior QueueFullBehavior { get; set; } = LlamaQueueFullBehavior.Wait;
 
+    /// <summary>
+    /// Gets or sets what happens when a request's sequence fills its context: shift that sequence (keeping its first
+    /// <see cref="ShiftKeepTokens"/> tokens) or finish the request with <see cref="LlamaFinishReason.ContextFull"/>.
+    /// Default: <see cref="LlamaContextOverflowPolicy.Shift"/>, as for a session.
+    /// </summary>
+    public LlamaContextOverflowPolicy OverflowPolicy { get; set; } = LlamaContextOverflowPolicy.Shift;
+
+    /// <summary>Gets or sets how many tokens at the start of a sequence survive a shift. Default: 0 (the beginning-of-sequence token is always kept when the prompt starts with it).</summary>
+    public int ShiftKeepTokens { get; set; }
+
     /// <summary>Gets or sets the threads used. Default: null, the number of physical cores.</summary>
     public int? ThreadCount { get; set; }
 
@@ -46,6 +56,8 @@ public sealed class LlamaSchedulerOptions
         Check(nameof(PromptChunkSize), PromptChunkSize, PromptChunkSize is >= 1 and <= 1 << 16, "must be between 1 and 65536");
         Check(nameof(MaxQueuedRequests), MaxQueuedRequests, MaxQueuedRequests is >= 1 and <= 1 << 20, "must be between 1 and 1048576");
         Check(nameof(QueueFullBehavior), QueueFullBehavior, Enum.IsDefined(QueueFullBehavior), $"is not a defined {nameof(LlamaQueueFullBehavior)}");
+        Check(nameof(OverflowPolicy), OverflowPolicy, Enum.IsDefined(OverflowPolicy), $"is not a defined {nameof(LlamaContextOverflowPolicy)}");
+        Check(nameof(ShiftKeepTokens), ShiftKeepTokens, ShiftKeepTokens >= 0, "must be 0 or greater");
         Check(nameof(CallerStallLimit), CallerStallLimit, CallerStallLimit >= TimeSpan.FromMilliseconds(1) && CallerStallLimit <= TimeSpan.FromMinutes(1), "must be between 1 ms and 1 minute");
         if (ThreadCount is { } threads)
         {

@@ -59,7 +59,10 @@ internal sealed class ScheduledRequest : IDisposable
     public int Generated { get; private set; }
 
     /// <summary>Tokens this sequence holds in the KV cache.</summary>
-    public int Position => PromptEvaluated + Math.Max(0, Generated - 1);
+    public int Position => PromptEvaluated + Math.Max(0, Generated - 1) - Shifted;
+
+    /// <summary>How many of this sequence's tokens context shifts have dropped.</summary>
+    public int Shifted { get; set; }
 
     /// <summary>Time from submission to the first generated token.</summary>
     public TimeSpan? TimeToFirstToken { get; private set; }
@@ -77,7 +80,7 @@ internal sealed class ScheduledRequest : IDisposable
     }
 
     /// <summary>Handles a sampled token; returns the finish reason when the request is done.</summary>
-    public LlamaFinishReason? Accept(int token, LlamaTokenizer tokenizer, int contextPerSequence, Span<byte> piece, SchedulerLoopThread delivery)
+    public LlamaFinishReason? Accept(int token, LlamaTokenizer tokenizer, Span<byte> piece, SchedulerLoopThread delivery)
     {
         if (Generated == 0)
         {
@@ -101,11 +104,6 @@ internal sealed class ScheduledRequest : IDisposable
         if (Generated == Options.MaxTokens)
         {
             return LlamaFinishReason.Length;
-        }
-
-        if (Position >= contextPerSequence)
-        {
-            return LlamaFinishReason.ContextFull;
         }
 
         PendingToken = token;
