@@ -220,6 +220,7 @@ public sealed class LlamaChatClient : IChatClient
                     ThreadCount = _options.Context.ThreadCount,
                     Seed = _options.Context.Seed,
                     OverflowPolicy = _options.Context.OverflowPolicy,
+                    ReusePromptCache = true, // the next turn of a conversation evaluates only its new messages
                     ShiftKeepTokens = _options.Context.ShiftKeepTokens,
                     LoggerFactory = _loggerFactory,
                 });

@@ -120,6 +120,23 @@ public sealed class LlamaChatClientTests : TinyModelFixture
     }
 
     [Test]
+    public async Task WithParallelSequences_TheNextTurnReusesTheConversationsCache()
+    {
+        using var batched = new LlamaChatClient(Model, new LlamaChatClientOptions { ParallelSequences = 2, Context = new LlamaContextOptions { ContextSize = 256, ThreadCount = 2 } });
+        var options = new ChatOptions { MaxOutputTokens = 6, Temperature = 0 };
+        List<ChatMessage> conversation = [new(ChatRole.User, "The llama")];
+
+        ChatResponse first = await batched.GetResponseAsync(conversation, options);
+        await batched.GetResponseAsync("Something unrelated", options);
+        conversation.AddRange(first.Messages);
+        conversation.Add(new ChatMessage(ChatRole.User, "And then?"));
+        ChatResponse second = await batched.GetResponseAsync(conversation, options);
+
+        Assert.That(first.Usage!.CachedInputTokenCount ?? 0, Is.Zero);
+        Assert.That(second.Usage!.CachedInputTokenCount, Is.GreaterThanOrEqualTo(first.Usage.InputTokenCount!.Value), "the whole first turn's prompt came from the cache");
+    }
+
+    [Test]
     public async Task CancellingARequestWhileItWaitsInTheQueue_ThrowsAndLeavesTheRunningOneIntact()
     {
         using LlamaChatClient client = CreateClient();

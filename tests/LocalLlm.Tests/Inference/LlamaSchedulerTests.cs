@@ -120,6 +120,25 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
     }
 
     [Test]
+    public async Task WithThePromptCache_TheNextTurnGetsTheSequenceHoldingItsStart_AndEvaluatesOnlyTheRest()
+    {
+        using LlamaScheduler cached = new(Model, new LlamaSchedulerOptions { ParallelSequences = 2, ContextSizePerSequence = 512, ThreadCount = 2, ReusePromptCache = true });
+        using LlamaScheduler uncached = CreateScheduler(parallel: 2);
+        int[] firstTurn = Model.Tokenizer.Tokenize(Prompts[0]);
+        LlamaCompletion reply = await cached.CompleteAsync(firstTurn, Greedy(8));
+        await cached.CompleteAsync(Prompts[2], Greedy(8)); // an unrelated conversation in between takes the other sequence
+        int[] secondTurn = [.. firstTurn, .. reply.TokenIds, .. Model.Tokenizer.Tokenize(" And then?", addSpecial: false)];
+
+        LlamaCompletion next = await cached.CompleteAsync(secondTurn, Greedy(8));
+        LlamaCompletion reference = await uncached.CompleteAsync(secondTurn, Greedy(8));
+
+        // The first turn's prompt and every reply token but the last (sampled, never decoded) were still cached.
+        Assert.That(next.Usage.CachedPromptTokens, Is.EqualTo(firstTurn.Length + reply.TokenIds.Count - 1));
+        Assert.That(next.TokenIds, Is.EqualTo(reference.TokenIds), "continuing from the cache generates exactly what evaluating everything does");
+        Assert.That(reference.Usage.CachedPromptTokens, Is.Zero);
+    }
+
+    [Test]
     public async Task AFullQueue_FailsNewRequests_WhenToldTo()
     {
         using LlamaScheduler scheduler = CreateScheduler(parallel: 1, queue: 1, full: LlamaQueueFullBehavior.Fail);

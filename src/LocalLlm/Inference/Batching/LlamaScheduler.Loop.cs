@@ -113,45 +113,54 @@ public sealed partial class LlamaScheduler
 
     private void Admit()
     {
-        for (int sequence = 0; sequence < _slots.Length; sequence++)
+        Span<bool> free = stackalloc bool[_slots.Length];
+        while (Array.IndexOf(_slots, null) >= 0 && NextRequest() is { } request)
         {
-            if (_slots[sequence] is not null)
+            for (int i = 0; i < _slots.Length; i++)
             {
+                free[i] = _slots[i] is null;
+            }
+
+            (int sequence, int reused) = _promptCache.Choose(request.Prompt, free);
+            if (!_context.RemoveTokens(sequence, reused, -1))
+            {
+                // Some memories (recurrent models) cannot drop part of a sequence: start it over.
+                _context.RemoveSequence(sequence);
+                reused = 0;
+            }
+
+            _promptCache.Forget(sequence);
+            request.MarkAdmitted(sequence, reused);
+            _slots[sequence] = request;
+        }
+    }
+
+    /// <summary>The next waiting request with its sampler ready; requests cancelled while waiting, or with invalid sampling, fail here.</summary>
+    private ScheduledRequest? NextRequest()
+    {
+        while (_queue.Reader.TryRead(out ScheduledRequest? next))
+        {
+            if (next.IsCancelled)
+            {
+                next.Fail(new OperationCanceledException("The request was cancelled while it waited.", next.CancellationToken), _loopThread);
                 continue;
             }
 
-            ScheduledRequest? request = null;
-            while (request is null && _queue.Reader.TryRead(out ScheduledRequest? next))
+            try
             {
-                if (next.IsCancelled)
-                {
-                    next.Fail(new OperationCanceledException("The request was cancelled while it waited.", next.CancellationToken), _loopThread);
-                    continue;
-                }
-
-                try
-                {
-                    LlamaSamplingOptions sampling = next.Options.Sampling.Seed is null && Options.Seed is { } seed
-                        ? next.Options.Sampling with { Seed = seed }
-                        : next.Options.Sampling;
-                    next.UseSampler(sampling.CreateNativeSampler(Model.Tokenizer));
-                    request = next;
-                }
-                catch (Exception ex) when (ex is ArgumentException or LlamaException)
-                {
-                    next.Fail(ex, _loopThread);
-                }
+                LlamaSamplingOptions sampling = next.Options.Sampling.Seed is null && Options.Seed is { } seed
+                    ? next.Options.Sampling with { Seed = seed }
+                    : next.Options.Sampling;
+                next.UseSampler(sampling.CreateNativeSampler(Model.Tokenizer));
+                return next;
             }
-
-            if (request is null)
+            catch (Exception ex) when (ex is ArgumentException or LlamaException)
             {
-                return;
+                next.Fail(ex, _loopThread);
             }
-
-            _context.RemoveSequence(sequence);
-            request.MarkAdmitted(sequence);
-            _slots[sequence] = request;
         }
+
+        return null;
     }
 
     private void RetireCancelled()
@@ -232,7 +241,7 @@ public sealed partial class LlamaScheduler
 
             if (reason is not null)
             {
-                Release(request);
+                Release(request, finished: true);
                 request.Finish(reason.Value, _loopThread);
             }
         }
@@ -264,11 +273,24 @@ public sealed partial class LlamaScheduler
         }
     }
 
-    /// <summary>Frees the request's sequence and its KV cells at once, leaving the other sequences untouched.</summary>
-    private void Release(ScheduledRequest request)
+    /// <summary>
+    /// Frees the request's sequence and its KV cells at once, leaving the other sequences untouched; with
+    /// <see cref="LlamaSchedulerOptions.ReusePromptCache"/>, a request that finished keeps its tokens in the cache for
+    /// the next request that starts the same way.
+    /// </summary>
+    private void Release(ScheduledRequest request, bool finished = false)
     {
-        _context.RemoveSequence(request.Sequence);
-        _slots[request.Sequence] = null;
+        int sequence = request.Sequence;
+        if (finished && Options.ReusePromptCache && request.Shifted == 0)
+        {
+            _promptCache.Hold(sequence, request.FirstTokens(_context.HighestPosition(sequence) + 1));
+        }
+        else
+        {
+            _context.RemoveSequence(sequence);
+        }
+
+        _slots[sequence] = null;
         request.Sequence = -1;
         request.Dispose();
     }

@@ -31,6 +31,7 @@ public sealed partial class LlamaScheduler : IDisposable
     private readonly AbortFlag _abort = new();
     private readonly Channel<ScheduledRequest> _queue;
     private readonly ScheduledRequest?[] _slots;
+    private readonly SequencePromptCache _promptCache;
     private readonly SchedulerLoopThread _loopThread;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _shutdown = new();
@@ -70,6 +71,7 @@ public sealed partial class LlamaScheduler : IDisposable
         BatchSize = _context.BatchSize;
         _batch = new NativeBatch(BatchSize);
         _slots = new ScheduledRequest?[options.ParallelSequences];
+        _promptCache = new SequencePromptCache(options.ParallelSequences);
         _queue = Channel.CreateBounded<ScheduledRequest>(new BoundedChannelOptions(options.MaxQueuedRequests)
         {
             SingleReader = true,
@@ -157,6 +159,18 @@ public sealed partial class LlamaScheduler : IDisposable
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public Task<LlamaCompletion> CompleteAsync(string prompt, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
         InferenceContexts.CollectAsync(StreamAsync(prompt, options, cancellationToken), cancellationToken);
+
+    /// <summary>Generates a whole completion of a prompt given as token ids, alongside the other active requests.</summary>
+    /// <param name="promptTokens">The prompt.</param>
+    /// <param name="options">How to generate; null for the defaults.</param>
+    /// <param name="cancellationToken">Stops this request.</param>
+    /// <returns>The completion.</returns>
+    /// <exception cref="ArgumentException"><paramref name="promptTokens"/> is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A token id is outside the vocabulary.</exception>
+    /// <exception cref="LlamaContextOverflowException">The prompt does not fit in one sequence's context.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public Task<LlamaCompletion> CompleteAsync(IReadOnlyList<int> promptTokens, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        InferenceContexts.CollectAsync(StreamAsync(promptTokens, options, cancellationToken), cancellationToken);
 
     /// <summary>
     /// Stops every request, waits for the scheduler's loop to end, and frees the context. Idempotent. Called from a

@@ -30,6 +30,14 @@ public sealed class LlamaSchedulerOptions
     /// <summary>Gets or sets how many tokens at the start of a sequence survive a shift. Default: 0 (the beginning-of-sequence token is always kept when the prompt starts with it).</summary>
     public int ShiftKeepTokens { get; set; }
 
+    /// <summary>
+    /// Gets or sets whether a finished request's tokens stay in its sequence's KV cache, so that a later request whose
+    /// prompt starts the same way (the next turn of a conversation) is given that sequence and evaluates only the rest,
+    /// as llama-server's prompt cache does. Default: false (a finished sequence frees its cells at once). Each sequence
+    /// has its own share of the cache either way, so keeping them costs no capacity.
+    /// </summary>
+    public bool ReusePromptCache { get; set; }
+
     /// <summary>Gets or sets the threads used. Default: null, the number of physical cores.</summary>
     public int? ThreadCount { get; set; }
 

@@ -15,6 +15,8 @@ internal sealed class ScheduledRequest : IDisposable
     private volatile bool _abandoned;
     private long _promptStart;
     private long _generationStart;
+    private int _cachedPromptTokens;
+    private readonly List<int> _generatedTokens = [];
     private NativeSampler? _sampler;
 
     public ScheduledRequest(int[] prompt, LlamaGenerationOptions options, CancellationToken cancellationToken)
@@ -73,9 +75,12 @@ internal sealed class ScheduledRequest : IDisposable
     /// <summary>Samples the request's next token from its <see cref="OutputRow"/> of the context's last decode.</summary>
     public int Sample(SafeLlamaContextHandle context) => _sampler!.Sample(context, OutputRow);
 
-    public void MarkAdmitted(int sequence)
+    /// <summary>Takes <paramref name="sequence"/>, which already holds the prompt's first <paramref name="cachedPromptTokens"/> tokens.</summary>
+    public void MarkAdmitted(int sequence, int cachedPromptTokens)
     {
         Sequence = sequence;
+        PromptEvaluated = cachedPromptTokens;
+        _cachedPromptTokens = cachedPromptTokens;
         _promptStart = Stopwatch.GetTimestamp();
     }
 
@@ -94,6 +99,7 @@ internal sealed class ScheduledRequest : IDisposable
         }
 
         Generated++;
+        _generatedTokens.Add(token);
         string text = _text.Append(token, tokenizer, piece);
         delivery.Enqueue(Updates.Writer, new LlamaGenerationUpdate { Text = text, TokenId = token });
         if (_text.Stopped)
@@ -117,6 +123,7 @@ internal sealed class ScheduledRequest : IDisposable
         var usage = new LlamaUsage
         {
             PromptTokens = Prompt.Length,
+            CachedPromptTokens = _cachedPromptTokens,
             GeneratedTokens = Generated,
             PromptEvaluationTime = promptTime,
             GenerationTime = _generationStart == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(_generationStart),
@@ -124,6 +131,9 @@ internal sealed class ScheduledRequest : IDisposable
         };
         delivery.Enqueue(Updates.Writer, new LlamaGenerationUpdate { Text = rest, FinishReason = reason, Usage = usage }, complete: true);
     }
+
+    /// <summary>The first <paramref name="count"/> tokens of the prompt followed by the generated ones.</summary>
+    public int[] FirstTokens(int count) => [.. Prompt.Concat(_generatedTokens).Take(count)];
 
     public void Fail(Exception exception, SchedulerLoopThread delivery) => delivery.Enqueue(Updates.Writer, update: null, complete: true, exception);
 

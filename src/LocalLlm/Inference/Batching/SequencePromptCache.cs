@@ -1,0 +1,63 @@
+namespace LocalLlm;
+
+/// <summary>
+/// The tokens each idle sequence of a <see cref="LlamaScheduler"/> still holds in the KV cache (with
+/// <see cref="LlamaSchedulerOptions.ReusePromptCache"/>), and the choice of sequence for a new request: the free one
+/// whose tokens share the longest prefix with its prompt, as llama-server picks a slot by prompt similarity. Touched
+/// only by the scheduler's loop.
+/// </summary>
+internal sealed class SequencePromptCache
+{
+    private readonly int[][] _held;
+
+    public SequencePromptCache(int sequences) => _held = Enumerable.Repeat(Array.Empty<int>(), sequences).ToArray();
+
+    /// <summary>
+    /// Picks a free sequence for <paramref name="prompt"/>; returns it with how many of the prompt's first tokens it
+    /// already holds (never the whole prompt: the last token is evaluated again for its logits). A sequence counts as
+    /// a match only when the prompt would reuse at least half of what it holds (sharing just a beginning-of-sequence
+    /// token or a system prompt must not take another conversation's cache); otherwise the sequence holding the fewest
+    /// tokens is taken, so that the others keep their caches for the conversations they belong to.
+    /// </summary>
+    public (int Sequence, int Reused) Choose(int[] prompt, ReadOnlySpan<bool> free)
+    {
+        int best = -1;
+        int bestScore = -1;
+        int bestReused = 0;
+        for (int sequence = 0; sequence < _held.Length; sequence++)
+        {
+            if (!free[sequence])
+            {
+                continue;
+            }
+
+            int[] held = _held[sequence];
+            int reused = CommonPrefix(held, prompt);
+            int score = reused * 2 >= held.Length ? reused : 0;
+            if (score > bestScore || (score == bestScore && held.Length < _held[best].Length))
+            {
+                (best, bestScore, bestReused) = (sequence, score, reused);
+            }
+        }
+
+        return best < 0 ? throw new InvalidOperationException("No free sequence.") : (best, bestReused);
+    }
+
+    /// <summary>Records what an idle sequence holds.</summary>
+    public void Hold(int sequence, int[] tokens) => _held[sequence] = tokens;
+
+    /// <summary>The sequence's tokens are no longer known to be in the cache (it was cleared, or a request now owns it).</summary>
+    public void Forget(int sequence) => _held[sequence] = [];
+
+    private static int CommonPrefix(int[] held, int[] prompt)
+    {
+        int limit = Math.Min(held.Length, prompt.Length - 1);
+        int common = 0;
+        while (common < limit && held[common] == prompt[common])
+        {
+            common++;
+        }
+
+        return common;
+    }
+}
