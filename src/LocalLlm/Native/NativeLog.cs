@@ -25,6 +25,9 @@ internal static unsafe partial class NativeLog
     [ThreadStatic]
     private static List<string>? t_capturedErrors;
 
+    [ThreadStatic]
+    private static AbortFlag? t_decodingWith;
+
     /// <summary>Installs the callback; llama.cpp then stops writing to stderr.</summary>
     public static void Install(ILoggerFactory? loggerFactory)
     {
@@ -47,6 +50,17 @@ internal static unsafe partial class NativeLog
     /// so that a failed native call can say why it failed.
     /// </summary>
     public static ErrorCapture CaptureErrors() => new(t_capturedErrors = []);
+
+    /// <summary>
+    /// Marks the calling thread as decoding with <paramref name="abort"/> until the scope is disposed: the errors
+    /// llama.cpp logs when a decode stops because it was asked to (the graph computation "failed", the decode
+    /// "failed") are logged at Debug then, since a cancellation is not an error.
+    /// </summary>
+    public static AbortScope WhileDecoding(AbortFlag? abort)
+    {
+        t_decodingWith = abort;
+        return default;
+    }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void OnLog(ggml_log_level level, byte* text, nint userData)
@@ -76,6 +90,11 @@ internal static unsafe partial class NativeLog
 
     private static void Emit(LogLevel level, string line)
     {
+        if (level == LogLevel.Error && t_decodingWith is { Abort: true })
+        {
+            level = LogLevel.Debug;
+        }
+
         if (level >= LogLevel.Warning)
         {
             t_capturedErrors?.Add(line);
@@ -97,6 +116,12 @@ internal static unsafe partial class NativeLog
         ggml_log_level.GGML_LOG_LEVEL_INFO => LogLevel.Debug,
         _ => LogLevel.Trace,
     };
+
+    /// <summary>The scope of <see cref="WhileDecoding"/>.</summary>
+    public readonly struct AbortScope : IDisposable
+    {
+        public void Dispose() => t_decodingWith = null;
+    }
 
     /// <summary>The lines captured by <see cref="CaptureErrors"/>.</summary>
     public readonly struct ErrorCapture : IDisposable

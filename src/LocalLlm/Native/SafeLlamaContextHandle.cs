@@ -9,6 +9,7 @@ namespace LocalLlm.Native;
 internal sealed partial class SafeLlamaContextHandle : SafeHandle
 {
     private SafeLlamaModelHandle? _model;
+    private AbortFlag? _abort;
 
     public SafeLlamaContextHandle()
         : base(nint.Zero, ownsHandle: true)
@@ -71,6 +72,7 @@ internal sealed partial class SafeLlamaContextHandle : SafeHandle
         parameters.abort_callback_data = abort.CallbackData;
         using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
         SafeLlamaContextHandle context = Create(model, parameters);
+        context._abort = abort;
         if (context.IsInvalid)
         {
             abort.Dispose();
@@ -82,10 +84,18 @@ internal sealed partial class SafeLlamaContextHandle : SafeHandle
     }
 
     /// <summary>Decodes a batch; returns llama.cpp's status (0 on success, 1 when the KV cache has no room, 2 when aborted).</summary>
-    public int Decode(NativeBatch batch) => NativeMethods.llama_decode(this, batch.Native);
+    public int Decode(NativeBatch batch)
+    {
+        using NativeLog.AbortScope scope = NativeLog.WhileDecoding(_abort);
+        return NativeMethods.llama_decode(this, batch.Native);
+    }
 
     /// <summary>Runs an encoder-only model over a batch; returns llama.cpp's status (0 on success).</summary>
-    public int Encode(NativeBatch batch) => NativeMethods.llama_encode(this, batch.Native);
+    public int Encode(NativeBatch batch)
+    {
+        using NativeLog.AbortScope scope = NativeLog.WhileDecoding(_abort);
+        return NativeMethods.llama_encode(this, batch.Native);
+    }
 
     /// <summary>
     /// Decodes tokens that follow what sequence 0 holds, with logits for the last one only; returns llama.cpp's
@@ -93,6 +103,7 @@ internal sealed partial class SafeLlamaContextHandle : SafeHandle
     /// </summary>
     public unsafe int Decode(ReadOnlySpan<int> tokens)
     {
+        using NativeLog.AbortScope scope = NativeLog.WhileDecoding(_abort);
         fixed (int* pointer = tokens)
         {
             return NativeMethods.llama_decode(this, NativeMethods.llama_batch_get_one(pointer, tokens.Length));
