@@ -52,9 +52,9 @@ internal static unsafe partial class NativeLog
     public static ErrorCapture CaptureErrors() => new(t_capturedErrors = []);
 
     /// <summary>
-    /// Marks the calling thread as decoding with <paramref name="abort"/> until the scope is disposed: the errors
-    /// llama.cpp logs when a decode stops because it was asked to (the graph computation "failed", the decode
-    /// "failed") are logged at Debug then, since a cancellation is not an error.
+    /// Marks the calling thread as decoding with <paramref name="abort"/> until the scope is disposed: the errors and
+    /// warnings llama.cpp logs when a decode stops because it was asked to (the graph computation "failed", the decode
+    /// "failed", the batch's cells are removed again) are logged at Debug then, since a cancellation is not a fault.
     /// </summary>
     public static AbortScope WhileDecoding(AbortFlag? abort)
     {
@@ -90,7 +90,7 @@ internal static unsafe partial class NativeLog
 
     private static void Emit(LogLevel level, string line)
     {
-        if (level == LogLevel.Error && t_decodingWith is { Abort: true })
+        if (level is LogLevel.Error or LogLevel.Warning && t_decodingWith is { Abort: true })
         {
             level = LogLevel.Debug;
         }

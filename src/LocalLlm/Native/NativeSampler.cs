@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace LocalLlm.Native;
 
 /// <summary>
@@ -14,7 +16,7 @@ internal sealed unsafe class NativeSampler : IDisposable
     private readonly SafeLlamaSamplerHandle _chain;
     private readonly SafeLlamaSamplerHandle? _grammar;
     private readonly int _vocabularySize;
-    private llama_token_data[]? _candidates;
+    private llama_token_data[]? _candidates; // rented: 12 bytes per vocabulary token, per request with a grammar
 
     /// <param name="chain">The sampler chain; owned from here on.</param>
     /// <param name="grammar">The grammar sampler, or null; owned from here on.</param>
@@ -48,6 +50,13 @@ internal sealed unsafe class NativeSampler : IDisposable
             if (!GrammarAllows(token))
             {
                 token = Select(logits, grammarFirst: true);
+
+                // Accepting a token the grammar rejects makes llama.cpp throw or abort inside native code.
+                if (!GrammarAllows(token))
+                {
+                    throw new LlamaException(
+                        "No token the grammar permits can be sampled: every one of them was ruled out (for example by a logit bias of negative infinity on the end-of-generation tokens once the grammar is complete).");
+                }
             }
 
             NativeMethods.llama_sampler_accept(_grammar, token);
@@ -61,11 +70,16 @@ internal sealed unsafe class NativeSampler : IDisposable
     {
         _chain.Dispose();
         _grammar?.Dispose();
+        if (_candidates is not null)
+        {
+            ArrayPool<llama_token_data>.Shared.Return(_candidates);
+            _candidates = null;
+        }
     }
 
     private int Select(ReadOnlySpan<float> logits, bool grammarFirst)
     {
-        _candidates ??= GC.AllocateUninitializedArray<llama_token_data>(logits.Length, pinned: true);
+        _candidates ??= ArrayPool<llama_token_data>.Shared.Rent(logits.Length);
         for (int id = 0; id < logits.Length; id++)
         {
             _candidates[id] = new llama_token_data { id = id, logit = logits[id], p = 0f };

@@ -126,6 +126,7 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
         using LlamaScheduler uncached = CreateScheduler(parallel: 2);
         int[] firstTurn = Model.Tokenizer.Tokenize(Prompts[0]);
         LlamaCompletion reply = await cached.CompleteAsync(firstTurn, Greedy(8));
+        Assume.That(reply.FinishReason, Is.EqualTo(LlamaFinishReason.Length), "the random model did not emit an end token");
         await cached.CompleteAsync(Prompts[2], Greedy(8)); // an unrelated conversation in between takes the other sequence
         int[] secondTurn = [.. firstTurn, .. reply.TokenIds, .. Model.Tokenizer.Tokenize(" And then?", addSpecial: false)];
 
@@ -255,6 +256,24 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
         release.Set();
         await blocked.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.That(logs.Records.Where(r => r.Level == LogLevel.Warning).Select(r => r.Message), Has.Some.Contains("held the scheduler's thread"));
+    }
+
+    [Test]
+    public async Task ARequestWhoseSamplingFails_FailsAlone()
+    {
+        using LlamaScheduler scheduler = CreateScheduler(parallel: 2);
+        IReadOnlyList<int> expected = (await scheduler.CompleteAsync(Prompts[0], Greedy(12))).TokenIds;
+        LlamaSamplingBuilder impossible = LlamaSampling.Create(LlamaSamplingOptions.Greedy).Grammar("root ::= [0-9]");
+        foreach (int digit in Enumerable.Range(0, 10).SelectMany(d => Model.Tokenizer.Tokenize(d.ToString(System.Globalization.CultureInfo.InvariantCulture), addSpecial: false)))
+        {
+            impossible.LogitBias(digit, float.NegativeInfinity);
+        }
+
+        Task<LlamaCompletion> healthy = scheduler.CompleteAsync(Prompts[0], Greedy(12));
+        Task<LlamaCompletion> failing = scheduler.CompleteAsync(Prompts[1], new LlamaGenerationOptions { MaxTokens = 12, Sampling = impossible.Build() });
+
+        Assert.That(async () => await failing, Throws.InstanceOf<LlamaException>().With.Message.Contains("No token the grammar permits"));
+        Assert.That((await healthy).TokenIds, Is.EqualTo(expected));
     }
 
     [Test]

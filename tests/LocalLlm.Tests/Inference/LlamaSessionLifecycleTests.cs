@@ -28,7 +28,7 @@ public sealed class LlamaSessionLifecycleTests : TinyModelFixture
         Assert.That(async () => await completion, Throws.InstanceOf<OperationCanceledException>());
         stopwatch.Stop();
         RecordingLoggerProvider.LogRecord[] llamaCppLines = [.. NativeTestSetup.Log.Records.Skip(logged).Where(r => r.Category == "LocalLlm.LlamaCpp")];
-        Assert.That(llamaCppLines.Where(r => r.Level >= LogLevel.Error).Select(r => r.Message), Is.Empty, "a cancelled decode is not an error");
+        Assert.That(llamaCppLines.Where(r => r.Level >= LogLevel.Warning).Select(r => r.Message), Is.Empty, "a cancelled decode is not a fault");
         Assert.That(llamaCppLines.Where(r => r.Level == LogLevel.Debug).Select(r => r.Message), Has.Some.Contains("failed to decode"), "llama.cpp's lines are kept, at Debug");
         TestContext.Out.WriteLine($"full prompt evaluation {fullEvaluationMs} ms; returned {stopwatch.Elapsed.TotalMilliseconds:F1} ms after cancel");
         Assert.That(stopwatch.Elapsed, Is.LessThan(TimeSpan.FromMilliseconds(Math.Max(100, fullEvaluationMs / 2))), "cancellation reached the native decode instead of waiting for it to finish");

@@ -75,6 +75,21 @@ public sealed partial class GrammarSamplingTests : VocabularyModelFixture
     }
 
     [Test]
+    public void AGrammarWhoseEveryAllowedTokenIsBanned_FailsClearly_InsteadOfCrashingInNativeCode()
+    {
+        LlamaSamplingBuilder builder = LlamaSampling.Create(LlamaSamplingOptions.Greedy).Grammar("root ::= [0-9]");
+        foreach (int digit in Enumerable.Range(0, 10).SelectMany(d => Model.Tokenizer.Tokenize(d.ToString(System.Globalization.CultureInfo.InvariantCulture), addSpecial: false)))
+        {
+            builder.LogitBias(digit, float.NegativeInfinity);
+        }
+
+        using NativeSampler sampler = builder.Build().CreateNativeSampler(Model.Tokenizer);
+
+        var ex = Assert.Throws<LlamaException>(() => sampler.SampleAndAccept(SamplerChainProbe.RandomLogits(Model.Tokenizer.VocabularySize, seed: 1)));
+        Assert.That(ex!.Message, Does.Contain("No token the grammar permits"));
+    }
+
+    [Test]
     public void CheckingOnlyTheChosenToken_PicksWhatFilteringEveryCandidateFirstWould_ForGreedy()
     {
         using NativeSampler sampler = LlamaSampling.Create(LlamaSamplingOptions.Greedy).Grammar(IntegerList).Build().CreateNativeSampler(Model.Tokenizer);

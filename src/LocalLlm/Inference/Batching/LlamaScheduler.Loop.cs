@@ -231,12 +231,23 @@ public sealed partial class LlamaScheduler
                 continue;
             }
 
-            int token = request.Sample(_context);
-            request.OutputRow = -1;
-            LlamaFinishReason? reason = request.Accept(token, Model.Tokenizer, piece, _loopThread);
-            if (reason is null && request.Position >= ContextSizePerSequence && !TryShift(request))
+            LlamaFinishReason? reason;
+            try
             {
-                reason = LlamaFinishReason.ContextFull;
+                int token = request.Sample(_context);
+                request.OutputRow = -1;
+                reason = request.Accept(token, Model.Tokenizer, piece, _loopThread);
+                if (reason is null && request.Position >= ContextSizePerSequence && !TryShift(request))
+                {
+                    reason = LlamaFinishReason.ContextFull;
+                }
+            }
+            catch (LlamaException ex)
+            {
+                // One request's sampling failure (its grammar has no way on, say) is that request's alone.
+                Release(request);
+                request.Fail(ex, _loopThread);
+                continue;
             }
 
             if (reason is not null)
