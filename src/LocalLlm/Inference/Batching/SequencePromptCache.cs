@@ -9,15 +9,21 @@ namespace LocalLlm;
 internal sealed class SequencePromptCache
 {
     private readonly int[][] _held;
+    private readonly long[] _heldSince;
+    private long _clock;
 
-    public SequencePromptCache(int sequences) => _held = Enumerable.Repeat(Array.Empty<int>(), sequences).ToArray();
+    public SequencePromptCache(int sequences)
+    {
+        _held = Enumerable.Repeat(Array.Empty<int>(), sequences).ToArray();
+        _heldSince = new long[sequences];
+    }
 
     /// <summary>
     /// Picks a free sequence for <paramref name="prompt"/>; returns it with how many of the prompt's first tokens it
     /// already holds (never the whole prompt: the last token is evaluated again for its logits). A sequence counts as
     /// a match only when the prompt would reuse at least half of what it holds (sharing just a beginning-of-sequence
-    /// token or a system prompt must not take another conversation's cache); otherwise the sequence holding the fewest
-    /// tokens is taken, so that the others keep their caches for the conversations they belong to.
+    /// token or a system prompt must not take another conversation's cache); otherwise an empty sequence is taken, or
+    /// else the one whose tokens have waited longest (least recently used), so that recent conversations keep theirs.
     /// </summary>
     public (int Sequence, int Reused) Choose(int[] prompt, ReadOnlySpan<bool> free)
     {
@@ -34,7 +40,7 @@ internal sealed class SequencePromptCache
             int[] held = _held[sequence];
             int reused = CommonPrefix(held, prompt);
             int score = reused * 2 >= held.Length ? reused : 0;
-            if (score > bestScore || (score == bestScore && held.Length < _held[best].Length))
+            if (score > bestScore || (score == bestScore && EvictsBefore(sequence, best)))
             {
                 (best, bestScore, bestReused) = (sequence, score, reused);
             }
@@ -44,10 +50,20 @@ internal sealed class SequencePromptCache
     }
 
     /// <summary>Records what an idle sequence holds.</summary>
-    public void Hold(int sequence, int[] tokens) => _held[sequence] = tokens;
+    public void Hold(int sequence, int[] tokens)
+    {
+        _held[sequence] = tokens;
+        _heldSince[sequence] = ++_clock;
+    }
 
     /// <summary>The sequence's tokens are no longer known to be in the cache (it was cleared, or a request now owns it).</summary>
     public void Forget(int sequence) => _held[sequence] = [];
+
+    /// <summary>Whether <paramref name="sequence"/> is the better one to give away than <paramref name="other"/>: empty first, then the least recently used.</summary>
+    private bool EvictsBefore(int sequence, int other) =>
+        (_held[sequence].Length == 0) != (_held[other].Length == 0)
+            ? _held[sequence].Length == 0
+            : _heldSince[sequence] < _heldSince[other];
 
     private static int CommonPrefix(int[] held, int[] prompt)
     {
