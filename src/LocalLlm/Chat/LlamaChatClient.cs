@@ -55,7 +55,11 @@ public sealed class LlamaChatClient : IChatClient
         }
     }
 
-    /// <summary>Gets the usage of the most recent request, or null before the first.</summary>
+    /// <summary>
+    /// Gets the usage of the most recent request, or null before the first. With
+    /// <see cref="LlamaChatClientOptions.ParallelSequences"/> above 1, requests run side by side and "most recent"
+    /// means nothing, so this stays null: read each response's <see cref="ChatResponse.Usage"/> instead.
+    /// </summary>
     public LlamaUsage? LastUsage => _session?.LastUsage;
 
     /// <inheritdoc />
