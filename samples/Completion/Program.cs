@@ -3,7 +3,10 @@
 //
 //   dotnet run --project samples/Completion -- [--model path/to/model.gguf] [--prompt "Once upon a time"]
 //       [--max-tokens 128] [--temperature 0.8] [--top-k 40] [--top-p 0.95] [--min-p 0.05] [--repeat-penalty 1.1]
-//       [--seed 42] [--grammar-file answer.gbnf] [--stop "\n\n"]... [--context 2048]
+//       [--seed 42] [--grammar-file answer.gbnf] [--stop "\n\n"]... [--context 2048] [--parallel 4]
+//
+// --parallel N completes the prompt N times at once on a LlamaScheduler (continuous batching: one decode call
+// advances every completion by a token) and prints each one with the aggregate speed.
 //
 // Options left out keep llama.cpp's defaults. An invalid value exits with code 2, a model that cannot load with 1.
 using System.Globalization;
@@ -13,6 +16,7 @@ using LocalLlm.ModelGenerator;
 string? modelPath = null;
 string prompt = "Once upon a time";
 int? contextSize = null;
+int parallel = 1;
 var generation = new LlamaGenerationOptions { MaxTokens = 128 };
 LlamaSamplingBuilder sampling = LlamaSampling.Create();      // starts from llama.cpp's defaults
 try
@@ -25,6 +29,7 @@ try
             case "--model": modelPath = commandLine.Text(); break;
             case "--prompt": prompt = commandLine.Text(); break;
             case "--context": contextSize = commandLine.Int32(); break;
+            case "--parallel": parallel = commandLine.Int32(); break;
             case "--max-tokens": generation.MaxTokens = commandLine.Int32(); break;
             case "--stop": generation.StopStrings.Add(Unescape(commandLine.Text())); break;
             case "--temperature": sampling.Temperature(commandLine.Single()); break;
@@ -41,6 +46,7 @@ try
     generation.Sampling = sampling.Build();
     generation.Validate();
     new LlamaContextOptions { ContextSize = contextSize }.Validate();
+    new LlamaSchedulerOptions { ParallelSequences = parallel }.Validate();
 }
 catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException)
 {
@@ -64,6 +70,14 @@ catch (Exception ex) when (ex is LlamaException or IOException or UnauthorizedAc
 {
     Console.Error.WriteLine(ex.Message);
     return 1;
+}
+
+if (parallel > 1)
+{
+    using (model)
+    {
+        return await CompleteSideBySideAsync(model, prompt, generation, parallel, contextSize);
+    }
 }
 
 using (model)
@@ -94,6 +108,34 @@ using (var session = new LlamaSession(model, new LlamaContextOptions { ContextSi
 }
 
 return 0;
+
+// Runs the same prompt as several requests on one scheduler; with a random seed each continues differently.
+static async Task<int> CompleteSideBySideAsync(LlamaModel model, string prompt, LlamaGenerationOptions generation, int parallel, int? contextSize)
+{
+    using var scheduler = new LlamaScheduler(model, new LlamaSchedulerOptions { ParallelSequences = parallel, ContextSizePerSequence = contextSize ?? 2048 });
+    var started = System.Diagnostics.Stopwatch.StartNew();
+    LlamaCompletion[] completions;
+    try
+    {
+        completions = await Task.WhenAll(Enumerable.Range(0, parallel).Select(_ => scheduler.CompleteAsync(prompt, generation)));
+    }
+    catch (ArgumentException ex)
+    {
+        Console.Error.WriteLine(ex.Message);
+        return 2;
+    }
+
+    double seconds = started.Elapsed.TotalSeconds;
+    for (int i = 0; i < completions.Length; i++)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"--- {i + 1} [{completions[i].FinishReason}, first token after {completions[i].Usage.TimeToFirstToken?.TotalMilliseconds:F0} ms]"));
+        Console.WriteLine(prompt + completions[i].Text);
+    }
+
+    int generated = completions.Sum(c => c.Usage.GeneratedTokens);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{parallel} completions side by side: {generated} tokens in {seconds:F1} s ({generated / seconds:F1} tokens/s together)"));
+    return 0;
+}
 
 // Lets a shell pass "\n" and "\t" inside --stop strings.
 static string Unescape(string value) => value.Replace("\\n", "\n", StringComparison.Ordinal).Replace("\\t", "\t", StringComparison.Ordinal);
