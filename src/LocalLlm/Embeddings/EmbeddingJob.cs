@@ -63,10 +63,11 @@ internal sealed class EmbeddingJob(int[][] inputs, CancellationToken cancellatio
         }
         catch (Exception ex)
         {
-            // A failed decode fails every request that shared it (those in later decodes of this run too).
-            foreach (EmbeddingJob job in jobs)
+            // A failed decode fails every request that shared it (those in later decodes of this run too); the cancelled
+            // ones are completed as cancelled below.
+            foreach (EmbeddingJob job in jobs.Where(job => !job.CancellationToken.IsCancellationRequested))
             {
-                _ = job.CancellationToken.IsCancellationRequested ? job.Result.TrySetCanceled(job.CancellationToken) : job.Result.TrySetException(ex);
+                job.Result.TrySetException(ex);
             }
         }
         finally

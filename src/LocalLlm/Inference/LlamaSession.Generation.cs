@@ -78,10 +78,7 @@ public sealed partial class LlamaSession
         {
             SafeLlamaContextHandle context = _session._context;
             LlamaTokenizer tokenizer = _session.Model.Tokenizer;
-            LlamaSamplingOptions sampling = _options.Sampling.Seed is null && _session.Options.Seed is { } seed
-                ? _options.Sampling with { Seed = seed }
-                : _options.Sampling;
-            using NativeSampler sampler = sampling.CreateNativeSampler(tokenizer);
+            using NativeSampler sampler = _options.Sampling.CreateNativeSampler(tokenizer, _session.Options.Seed);
 
             long promptStart = Stopwatch.GetTimestamp();
             int cached = _session.ReuseCachedPrefix(_prompt);

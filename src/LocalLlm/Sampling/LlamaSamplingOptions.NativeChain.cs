@@ -16,11 +16,17 @@ public sealed partial record LlamaSamplingOptions
     /// have one, the grammar beside it.
     /// </summary>
     /// <param name="tokenizer">The tokenizer of the model the sampler samples for; the model must outlive the sampler.</param>
+    /// <param name="fallbackSeed">The seed to use when these options leave it random (a session's or scheduler's own seed).</param>
     /// <returns>The sampler; disposing it frees every native sampler in it.</returns>
     /// <exception cref="ArgumentException">The grammar does not parse, or a logit bias names a token outside the vocabulary.</exception>
     /// <exception cref="LlamaException">llama.cpp could not create a sampler.</exception>
-    internal NativeSampler CreateNativeSampler(LlamaTokenizer tokenizer)
+    internal NativeSampler CreateNativeSampler(LlamaTokenizer tokenizer, uint? fallbackSeed = null)
     {
+        if (Seed is null && fallbackSeed is { } seed)
+        {
+            return (this with { Seed = seed }).CreateNativeSampler(tokenizer);
+        }
+
         SafeLlamaSamplerHandle chain = CreateNativeChain(tokenizer);
         try
         {

@@ -148,10 +148,7 @@ public sealed partial class LlamaScheduler
 
             try
             {
-                LlamaSamplingOptions sampling = next.Options.Sampling.Seed is null && Options.Seed is { } seed
-                    ? next.Options.Sampling with { Seed = seed }
-                    : next.Options.Sampling;
-                next.UseSampler(sampling.CreateNativeSampler(Model.Tokenizer));
+                next.UseSampler(next.Options.Sampling.CreateNativeSampler(Model.Tokenizer, Options.Seed));
                 return next;
             }
             catch (Exception ex) when (ex is ArgumentException or LlamaException)
