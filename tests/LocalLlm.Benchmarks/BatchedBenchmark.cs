@@ -19,10 +19,10 @@ internal static class BatchedBenchmark
 
     public static async Task<int> RunAsync(string[] args)
     {
-        string[] models = Option(args, "--models", "small,1b").Split(',');
-        int[] streams = Option(args, "--streams", "1,2,4,8").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        int reps = int.Parse(Option(args, "--reps", "3"), CultureInfo.InvariantCulture);
-        int tokens = int.Parse(Option(args, "--gen-tokens", "128"), CultureInfo.InvariantCulture);
+        string[] models = BenchmarkSettings.Option(args, "--models", "small,1b").Split(',');
+        int[] streams = BenchmarkSettings.Option(args, "--streams", "1,2,4,8").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        int reps = int.Parse(BenchmarkSettings.Option(args, "--reps", "3"), CultureInfo.InvariantCulture);
+        int tokens = int.Parse(BenchmarkSettings.Option(args, "--gen-tokens", "128"), CultureInfo.InvariantCulture);
         LlamaBackend.Initialize();
         Console.WriteLine($"Batched generation: {PromptTokens}-token prompts, {tokens} tokens per stream, {Threads} threads, greedy; median of {reps}");
         Console.WriteLine("model  streams | SDK tok/s  raw tok/s  ratio | vs 1 stream (SDK) | TTFT median ms");
@@ -118,11 +118,6 @@ internal static class BatchedBenchmark
     private static int[] Prompt(LlamaTokenizer tokenizer, int index) =>
         ModelBenchmark.BuildPrompt(tokenizer, PromptTokens + index)[index..];
 
-    private static string Option(string[] args, string name, string fallback)
-    {
-        int at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
-    }
 
     /// <summary>One context, B sequences: all prompts in one decode, then one decode of B tokens per step.</summary>
     private sealed unsafe class RawBatchedLoop : IDisposable

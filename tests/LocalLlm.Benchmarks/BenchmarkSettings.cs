@@ -136,4 +136,11 @@ internal sealed record BenchmarkSettings
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int parsed) && parsed > 0
             ? parsed
             : throw new ArgumentException($"{name} needs a positive whole number, but was '{value}'.");
+
+    /// <summary>The value after <paramref name="name"/> in <paramref name="args"/>, or <paramref name="fallback"/>: for the --batched and --grammar modes.</summary>
+    public static string Option(string[] args, string name, string fallback)
+    {
+        int at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
+    }
 }

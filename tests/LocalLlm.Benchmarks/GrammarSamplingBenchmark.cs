@@ -18,8 +18,8 @@ internal static class GrammarSamplingBenchmark
 
     public static async Task<int> RunAsync(string[] args)
     {
-        string name = Option(args, "--models", "1b");
-        int reps = int.Parse(Option(args, "--reps", "5"), CultureInfo.InvariantCulture);
+        string name = BenchmarkSettings.Option(args, "--models", "1b");
+        int reps = int.Parse(BenchmarkSettings.Option(args, "--reps", "5"), CultureInfo.InvariantCulture);
         LlamaBackend.Initialize();
         using LlamaModel model = await LlamaModel.LoadAsync(ModelBenchmark.EnsureModel(name, null), new LlamaModelOptions { VocabularyOnly = true }).ConfigureAwait(false);
         LlamaTokenizer tokenizer = model.Tokenizer;
@@ -107,9 +107,4 @@ internal static class GrammarSamplingBenchmark
         return Statistics.Median(Enumerable.Range(0, reps).Select(_ => run()).ToList());
     }
 
-    private static string Option(string[] args, string name, string fallback)
-    {
-        int at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
-    }
 }
