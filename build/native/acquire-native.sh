@@ -2,7 +2,9 @@
 # Lays out the pinned llama.cpp build for one backend, fetched with `npm pack` and checked against
 # build/native/llama-native.lock. Idempotent; offline once the cache holds the tarballs.
 #
-#   acquire-native.sh cpu    <dest>   libllama, libggml, libggml-base and every libggml-cpu-*.so into <dest>
+#   acquire-native.sh cpu    <dest>   libllama, libllama-common, libggml, libggml-base, every libggml-cpu-*.so, and
+#                                     liblocalllm-chat.so (our C shim over llama.cpp's chat layer, compiled here with
+#                                     g++ from localllm_chat.cpp against the pinned source's headers) into <dest>
 #   acquire-native.sh cuda13 <dest>   <dest>/cuda13/libggml-cuda.so (links CUDA 13)
 #   acquire-native.sh cuda12 <dest>   <dest>/cuda12/libggml-cuda.so (links CUDA 12)
 #   acquire-native.sh source [file]   prints the path of the matching llama.cpp source tree (headers, vocab GGUFs),
@@ -81,6 +83,27 @@ place() {
   fi
 }
 
+# Compiles the chat shim against the pinned source's common/ headers and links it to the prebuilt libllama-common.so;
+# the result is cached by the hash of its source, so a rebuild happens only when the shim or the pin changes.
+build_chat_shim() {
+  local bins="$1" shim="$here/localllm_chat.cpp" source_dir hash out
+  [ -f "$shim" ] || fail "missing $shim"
+  hash="$(cat "$shim" "$lock" | sha256sum | cut -c1-16)"
+  out="$cache/chat-shim-$version-$hash/liblocalllm-chat.so"
+  if [ ! -f "$out" ]; then
+    command -v g++ >/dev/null 2>&1 || fail "g++ is needed to build LocalLlm's chat shim ($shim); install g++ (apt-get install g++)."
+    source_dir="$(bash "$here/acquire-native.sh" source)"
+    mkdir -p "$(dirname "$out")"
+    echo "acquire-native: g++ $(basename "$shim") -> $out" >&2
+    g++ -std=c++17 -O2 -fPIC -shared -fvisibility=hidden -fvisibility-inlines-hidden \
+      -I"$source_dir/common" -I"$source_dir/include" -I"$source_dir/ggml/include" -I"$source_dir/vendor" \
+      "$shim" -L"$bins" -l:libllama-common.so -l:"$(basename "$bins"/libllama.v*.so)" \
+      -Wl,-rpath,'$ORIGIN' -Wl,--no-undefined -o "$out.partial" >&2 || fail "compiling $shim failed (see g++'s output above)."
+    mv "$out.partial" "$out"
+  fi
+  echo "$out"
+}
+
 fetch
 unpack
 
@@ -88,10 +111,11 @@ case "$key" in
   cpu)
     [ -n "$dest" ] || fail "cpu needs a destination directory"
     bins="$unpacked/package/bins/linux-x64"
-    for lib in "$bins"/libllama.v*.so "$bins"/libggml.v*.so "$bins"/libggml-base.so "$bins"/libggml-cpu-*.so; do
+    for lib in "$bins"/libllama.v*.so "$bins"/libllama-common.so "$bins"/libggml.v*.so "$bins"/libggml-base.so "$bins"/libggml-cpu-*.so; do
       [ -f "$lib" ] || fail "expected library missing from $package@$version: $lib"
       place "$lib" "$dest/$(basename "$lib")"
     done
+    place "$(build_chat_shim "$bins")" "$dest/liblocalllm-chat.so"
     ;;
   cuda13)
     [ -n "$dest" ] || fail "cuda13 needs a destination directory"

@@ -12,7 +12,7 @@ internal static class ChatOptionsMapper
 {
     /// <summary>The <see cref="ChatOptions.AdditionalProperties"/> keys understood, as llama.cpp's server names them.</summary>
     public static readonly IReadOnlyList<string> AdditionalPropertyNames =
-        ["min_p", "typical_p", "top_n_sigma", "repeat_penalty", "repeat_last_n", "xtc_probability", "xtc_threshold", "dry_multiplier", "mirostat", "mirostat_tau", "mirostat_eta", "grammar"];
+        ["min_p", "typical_p", "top_n_sigma", "repeat_penalty", "repeat_last_n", "xtc_probability", "xtc_threshold", "dry_multiplier", "mirostat", "mirostat_tau", "mirostat_eta", "grammar", "chat_template_kwargs", "reasoning_budget_tokens"];
 
     public static LlamaGenerationOptions Map(ChatOptions? options, int defaultMaxTokens)
     {
@@ -70,13 +70,10 @@ internal static class ChatOptionsMapper
         }
 
         ApplyAdditionalProperties(options.AdditionalProperties, sampling, out string? grammar);
+        // A JSON response format's grammar comes from the chat template's reply format (ChatRequestMapper), not from here.
         if (grammar is not null)
         {
             sampling.Grammar(grammar);
-        }
-        else if (options.ResponseFormat is ChatResponseFormatJson)
-        {
-            sampling.Grammar(JsonGrammar.Object);
         }
 
         generation.Sampling = sampling.Build();

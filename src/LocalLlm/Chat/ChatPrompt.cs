@@ -1,30 +1,31 @@
 namespace LocalLlm;
 
-/// <summary>Formats a conversation with a chat template and makes it fit the context, as the history policy says.</summary>
+/// <summary>Renders a conversation with a chat template and makes it fit the context, as the history policy says.</summary>
 internal static class ChatPrompt
 {
     /// <summary>
-    /// Returns the prompt tokens for <paramref name="messages"/>, leaving <paramref name="reserve"/> tokens for the
+    /// Renders <paramref name="request"/> and tokenizes the prompt, leaving <paramref name="reserve"/> tokens for the
     /// reply. Under <see cref="LlamaChatHistoryPolicy.DropOldest"/> the oldest non-system messages are dropped until
     /// the prompt fits; <paramref name="dropped"/> says how many.
     /// </summary>
-    public static int[] Build(
+    public static (int[] Tokens, ChatTemplateRendering Rendering) Build(
         LlamaChatTemplate template,
         LlamaTokenizer tokenizer,
-        IReadOnlyList<LlamaChatMessage> messages,
+        ChatTemplateRequest request,
         int contextSize,
         int reserve,
         LlamaChatHistoryPolicy policy,
         out int dropped)
     {
-        var kept = messages.ToList();
+        var kept = request.Messages.ToList();
         dropped = 0;
         while (true)
         {
-            int[] tokens = tokenizer.Tokenize(template.Apply(kept), addSpecial: true, parseSpecial: true);
+            ChatTemplateRendering rendering = template.Render(dropped == 0 ? request : request with { Messages = kept });
+            int[] tokens = tokenizer.Tokenize(rendering.Prompt, addSpecial: true, parseSpecial: true);
             if (tokens.Length + reserve <= contextSize)
             {
-                return tokens;
+                return (tokens, rendering);
             }
 
             int oldest = kept.FindIndex(m => m.Role != "system");
@@ -34,8 +35,16 @@ internal static class ChatPrompt
                 throw new LlamaContextOverflowException(tokens.Length + reserve, contextSize);
             }
 
-            // Drop a whole exchange when the oldest message is a user turn answered by the assistant.
-            int count = oldest + 1 < kept.Count - 1 && kept[oldest].Role == "user" && kept[oldest + 1].Role == "assistant" ? 2 : 1;
+            // Drop a whole exchange: the oldest user turn with the assistant's reply and any tool calls and results in it.
+            int count = 1;
+            if (kept[oldest].Role == "user")
+            {
+                while (oldest + count < kept.Count - 1 && kept[oldest + count].Role is "assistant" or "tool")
+                {
+                    count++;
+                }
+            }
+
             kept.RemoveRange(oldest, count);
             dropped += count;
         }

@@ -1,58 +1,76 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LocalLlm;
 
 /// <summary>
-/// An <see cref="IChatClient"/> over a local GGUF model: formats messages with the model's chat template, streams the
-/// reply, and reports the finish reason and token usage.
+/// An <see cref="IChatClient"/> over a local GGUF model: renders the conversation with the model's own Jinja chat
+/// template as llama-server does (tools, tool calls and results, reasoning, a JSON schema for the reply), streams the
+/// reply with the answer, the reasoning and the tool calls apart, and reports the finish reason and token usage.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Thread-safe: concurrent requests queue for the client's one inference context (a caller can cancel while it
 /// waits) and each request reuses the KV cache of whatever prefix it shares with the previous one, so the next turn
-/// of a conversation evaluates only its new messages. <see cref="ChatOptions"/> maps onto the sampler chain
-/// (temperature, top-p, top-k, seed, penalties, stop sequences, maximum output tokens, and JSON response format as a
-/// grammar); llama-specific settings go in <see cref="ChatOptions.AdditionalProperties"/> under llama.cpp server's
-/// names (<c>min_p</c>, <c>typical_p</c>, <c>top_n_sigma</c>, <c>repeat_penalty</c>, <c>repeat_last_n</c>,
-/// <c>xtc_probability</c>, <c>xtc_threshold</c>, <c>dry_multiplier</c>, <c>mirostat</c>, <c>mirostat_tau</c>,
-/// <c>mirostat_eta</c>, <c>grammar</c>). Tools are not offered to the model: function calling is not supported yet.
+/// of a conversation evaluates only its new messages.
+/// </para>
+/// <para>
+/// <see cref="ChatOptions"/> maps onto the template and the sampler chain: <c>Tools</c> (function declarations and
+/// their JSON schemas), <c>ToolMode</c> (auto, none, require any, require one: the reply-format grammar then forces a
+/// well-formed call), <c>AllowMultipleToolCalls</c>, <c>ResponseFormat</c> (a JSON schema constrains the reply through
+/// its grammar and is shown to the model), <c>Reasoning</c> (effort None turns the template's thinking off; low and
+/// medium set a reasoning budget), <c>Instructions</c> (a system message), temperature, top-p, top-k, seed, penalties,
+/// stop sequences and maximum output tokens. llama-specific settings go in <see cref="ChatOptions.AdditionalProperties"/>
+/// under llama.cpp server's names (<c>min_p</c>, <c>typical_p</c>, <c>top_n_sigma</c>, <c>repeat_penalty</c>,
+/// <c>repeat_last_n</c>, <c>xtc_probability</c>, <c>xtc_threshold</c>, <c>dry_multiplier</c>, <c>mirostat</c>,
+/// <c>mirostat_tau</c>, <c>mirostat_eta</c>, <c>grammar</c>, <c>chat_template_kwargs</c>, <c>reasoning_budget_tokens</c>).
+/// </para>
+/// <para>
+/// Streaming: answer text arrives as <see cref="TextContent"/> as it is generated, reasoning as
+/// <see cref="TextReasoningContent"/>; tool-call markup never arrives as text: each call arrives as a
+/// <see cref="FunctionCallContent"/> in the last update, whose finish reason is then
+/// <see cref="ChatFinishReason.ToolCalls"/>.
+/// </para>
 /// </remarks>
-public sealed class LlamaChatClient : IChatClient
+public sealed partial class LlamaChatClient : IChatClient
 {
     private readonly Func<CancellationToken, ValueTask<LlamaModel>> _modelProvider;
     private readonly LlamaChatClientOptions _options;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly SemaphoreSlim _initialization = new(1, 1);
+    private readonly ILoggerFactory? _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly string? _defaultModelId;
     private LlamaModel? _model;
     private LlamaChatTemplate? _template;
     private LlamaSession? _session;
-    private readonly ILoggerFactory? _loggerFactory;
     private LlamaScheduler? _scheduler;
     private bool _disposed;
 
     /// <summary>Creates a chat client over a loaded model. The client does not own the model: dispose it yourself.</summary>
     /// <param name="model">The model.</param>
     /// <param name="options">Context, template and history settings; null for the defaults.</param>
+    /// <param name="loggerFactory">Where the client logs (e.g. that a model without a template falls back to ChatML); null for nowhere.</param>
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
-    public LlamaChatClient(LlamaModel model, LlamaChatClientOptions? options = null)
-        : this(_ => ValueTask.FromResult(model ?? throw new ArgumentNullException(nameof(model))), options)
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public LlamaChatClient(LlamaModel model, LlamaChatClientOptions? options = null, ILoggerFactory? loggerFactory = null)
+        : this(_ => ValueTask.FromResult(model ?? throw new ArgumentNullException(nameof(model))), options, loggerFactory, model?.Path)
     {
         ArgumentNullException.ThrowIfNull(model);
         _model = model;
     }
 
     /// <summary>Creates a chat client whose model is loaded on first use (dependency injection).</summary>
-    internal LlamaChatClient(Func<CancellationToken, ValueTask<LlamaModel>> modelProvider, LlamaChatClientOptions? options, ILoggerFactory? loggerFactory = null)
+    internal LlamaChatClient(Func<CancellationToken, ValueTask<LlamaModel>> modelProvider, LlamaChatClientOptions? options, ILoggerFactory? loggerFactory, string? modelPath)
     {
         _modelProvider = modelProvider;
         _loggerFactory = loggerFactory;
+        _logger = loggerFactory?.CreateLogger<LlamaChatClient>() ?? NullLogger<LlamaChatClient>.Instance;
         _options = options ?? new LlamaChatClientOptions();
-        _options.Context.Validate();
-        if (_options.ParallelSequences is < 1 or > 256)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), _options.ParallelSequences, $"ParallelSequences must be between 1 and 256, but was {_options.ParallelSequences}.");
-        }
+        _options.Validate();
+        _defaultModelId = _options.ModelId ?? (string.IsNullOrEmpty(modelPath) ? null : Path.GetFileNameWithoutExtension(modelPath));
     }
 
     /// <summary>
@@ -61,6 +79,9 @@ public sealed class LlamaChatClient : IChatClient
     /// means nothing, so this stays null: read each response's <see cref="ChatResponse.Usage"/> instead.
     /// </summary>
     public LlamaUsage? LastUsage => _session?.LastUsage;
+
+    /// <summary>Gets the chat template in use, or null before the model has loaded.</summary>
+    public LlamaChatTemplate? Template => Volatile.Read(ref _template);
 
     /// <inheritdoc />
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
@@ -71,9 +92,9 @@ public sealed class LlamaChatClient : IChatClient
     {
         ArgumentNullException.ThrowIfNull(messages);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        LlamaChatMessage[] conversation = messages.Select(ToLlama).ToArray();
+        List<LlamaChatMessage> conversation = ChatMessageMapper.ToLlama(messages);
         LlamaGenerationOptions generation = ChatOptionsMapper.Map(options, _options.DefaultMaxOutputTokens);
-        return StreamAsync(conversation, generation, cancellationToken);
+        return StreamAsync(conversation, options, generation, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -87,7 +108,7 @@ public sealed class LlamaChatClient : IChatClient
 
         if (serviceType == typeof(ChatClientMetadata))
         {
-            return new ChatClientMetadata("LocalLlm", defaultModelId: ModelId(_model));
+            return new ChatClientMetadata("LocalLlm", defaultModelId: _defaultModelId);
         }
 
         if (serviceType == typeof(LlamaModel))
@@ -98,6 +119,11 @@ public sealed class LlamaChatClient : IChatClient
         if (serviceType == typeof(LlamaModelMetadata))
         {
             return _model?.Metadata;
+        }
+
+        if (serviceType == typeof(LlamaChatTemplate))
+        {
+            return Template;
         }
 
         return serviceType.IsInstanceOfType(this) ? this : null;
@@ -119,16 +145,20 @@ public sealed class LlamaChatClient : IChatClient
     }
 
     private async IAsyncEnumerable<ChatResponseUpdate> StreamAsync(
-        LlamaChatMessage[] conversation,
+        List<LlamaChatMessage> conversation,
+        ChatOptions? chatOptions,
         LlamaGenerationOptions generation,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        LlamaChatTemplate template = _template!;
+        ChatTemplateRequest request = ChatRequestMapper.Map(conversation, chatOptions, template, _options, out int? reasoningBudget);
+        bool returnReasoning = chatOptions?.Reasoning?.Output is not ReasoningOutput.None;
         if (_scheduler is { } scheduler)
         {
             // Batched: requests generate side by side, each in its own sequence; no queue for the context here.
-            int[] prompt = BuildPrompt(conversation, generation, scheduler.ContextSizePerSequence);
-            await foreach (ChatResponseUpdate update in ToChatUpdates(scheduler.StreamAsync(prompt, generation, cancellationToken)).ConfigureAwait(false))
+            using ChatTurn turn = ChatTurn.Prepare(template, _model!.Tokenizer, request, generation, reasoningBudget, scheduler.ContextSizePerSequence, _options.HistoryPolicy);
+            await foreach (ChatResponseUpdate update in ToChatUpdates(turn, scheduler.StreamAsync(turn.Prompt, turn.Generation, cancellationToken), returnReasoning).ConfigureAwait(false))
             {
                 yield return update;
             }
@@ -140,8 +170,8 @@ public sealed class LlamaChatClient : IChatClient
         try
         {
             LlamaSession session = _session!;
-            int[] prompt = BuildPrompt(conversation, generation, session.ContextSize);
-            await foreach (ChatResponseUpdate update in ToChatUpdates(session.StreamAsync(prompt, generation, cancellationToken)).ConfigureAwait(false))
+            using ChatTurn turn = ChatTurn.Prepare(template, _model!.Tokenizer, request, generation, reasoningBudget, session.ContextSize, _options.HistoryPolicy);
+            await foreach (ChatResponseUpdate update in ToChatUpdates(turn, session.StreamAsync(turn.Prompt, turn.Generation, cancellationToken), returnReasoning).ConfigureAwait(false))
             {
                 yield return update;
             }
@@ -152,48 +182,71 @@ public sealed class LlamaChatClient : IChatClient
         }
     }
 
-    private int[] BuildPrompt(LlamaChatMessage[] conversation, LlamaGenerationOptions generation, int contextSize) =>
-        ChatPrompt.Build(
-            _template!,
-            _model!.Tokenizer,
-            conversation,
-            contextSize,
-            ChatPrompt.Reserve(generation.MaxTokens, contextSize),
-            _options.HistoryPolicy,
-            out _);
-
-    private async IAsyncEnumerable<ChatResponseUpdate> ToChatUpdates(IAsyncEnumerable<LlamaGenerationUpdate> updates)
+    private async IAsyncEnumerable<ChatResponseUpdate> ToChatUpdates(ChatTurn turn, IAsyncEnumerable<LlamaGenerationUpdate> updates, bool returnReasoning)
     {
         string responseId = Guid.NewGuid().ToString("N");
-        string? modelId = ModelId(_model);
+        string? modelId = _defaultModelId;
         DateTimeOffset created = DateTimeOffset.UtcNow;
+        ChatReplyParser parser = turn.Parser;
+        int reasoningTokens = 0;
         await foreach (LlamaGenerationUpdate update in updates.ConfigureAwait(false))
         {
-            var chatUpdate = new ChatResponseUpdate(ChatRole.Assistant, update.Text)
+            bool wasReasoning = parser.InReasoning;
+            ChatReplyDelta delta = parser.Append(update.Text);
+            if (update.FinishReason is null && update.Text.Length > 0 && (wasReasoning || parser.InReasoning))
             {
-                ResponseId = responseId,
-                MessageId = responseId,
-                ModelId = modelId,
-                CreatedAt = created,
-            };
-
-            if (update.FinishReason is { } reason)
-            {
-                chatUpdate.FinishReason = reason == LlamaFinishReason.Stop ? ChatFinishReason.Stop : ChatFinishReason.Length;
-                chatUpdate.Contents.Add(new UsageContent(new UsageDetails
-                {
-                    InputTokenCount = update.Usage!.PromptTokens,
-                    OutputTokenCount = update.Usage.GeneratedTokens,
-                    TotalTokenCount = update.Usage.PromptTokens + update.Usage.GeneratedTokens,
-                    CachedInputTokenCount = update.Usage.CachedPromptTokens,
-                }));
+                reasoningTokens++;
             }
-            else if (update.Text.Length == 0)
+
+            var chatUpdate = new ChatResponseUpdate { Role = ChatRole.Assistant, ResponseId = responseId, MessageId = responseId, ModelId = modelId, CreatedAt = created };
+            AddDelta(chatUpdate, delta, returnReasoning);
+            if (update.FinishReason is not { } reason)
             {
+                if (chatUpdate.Contents.Count > 0)
+                {
+                    yield return chatUpdate;
+                }
+
                 continue;
             }
 
+            ChatReply reply = parser.Complete(out string? parseError);
+            if (parseError is not null)
+            {
+                LogUnparsedReply(_logger, turn.Rendering.FormatName, parseError);
+            }
+
+            AddDelta(chatUpdate, reply.Remainder, returnReasoning);
+            foreach (LlamaToolCall call in reply.ToolCalls)
+            {
+                chatUpdate.Contents.Add(ChatMessageMapper.ToFunctionCall(call));
+            }
+
+            chatUpdate.FinishReason = reply.ToolCalls.Count > 0 ? ChatFinishReason.ToolCalls
+                : reason == LlamaFinishReason.Stop ? ChatFinishReason.Stop
+                : ChatFinishReason.Length;
+            chatUpdate.Contents.Add(new UsageContent(new UsageDetails
+            {
+                InputTokenCount = update.Usage!.PromptTokens,
+                OutputTokenCount = update.Usage.GeneratedTokens,
+                TotalTokenCount = update.Usage.PromptTokens + update.Usage.GeneratedTokens,
+                CachedInputTokenCount = update.Usage.CachedPromptTokens,
+                ReasoningTokenCount = reasoningTokens,
+            }));
             yield return chatUpdate;
+        }
+    }
+
+    private static void AddDelta(ChatResponseUpdate update, ChatReplyDelta delta, bool returnReasoning)
+    {
+        if (returnReasoning && !string.IsNullOrEmpty(delta.Reasoning))
+        {
+            update.Contents.Add(new TextReasoningContent(delta.Reasoning));
+        }
+
+        if (!string.IsNullOrEmpty(delta.Content))
+        {
+            update.Contents.Add(new TextContent(delta.Content));
         }
     }
 
@@ -213,7 +266,7 @@ public sealed class LlamaChatClient : IChatClient
             }
 
             LlamaModel model = await _modelProvider(cancellationToken).ConfigureAwait(false);
-            LlamaChatTemplate template = _options.TemplateName is { } name ? LlamaChatTemplate.FromName(name) : LlamaChatTemplate.FromModel(model);
+            LlamaChatTemplate template = CreateTemplate(model);
             _model = model;
             if (_options.ParallelSequences > 1)
             {
@@ -242,19 +295,37 @@ public sealed class LlamaChatClient : IChatClient
         }
     }
 
-    private string? ModelId(LlamaModel? model) => _options.ModelId ?? (model is null ? null : Path.GetFileNameWithoutExtension(model.Path));
-
-    private static LlamaChatMessage ToLlama(ChatMessage message)
+    private LlamaChatTemplate CreateTemplate(LlamaModel model)
     {
-        foreach (AIContent content in message.Contents)
+        if (_options.TemplateName is { } name)
         {
-            if (content is not TextContent and not UsageContent and not TextReasoningContent)
-            {
-                throw new NotSupportedException(
-                    $"LlamaChatClient handles text only; a {message.Role} message holds {content.GetType().Name}. Remove it, or describe it in text.");
-            }
+            return LlamaChatTemplate.FromName(name);
         }
 
-        return new LlamaChatMessage(message.Role.Value, message.Text);
+        if (_options.TemplateText is { } text)
+        {
+            return LlamaChatTemplate.FromText(text, model);
+        }
+
+        LlamaChatTemplate template = LlamaChatTemplate.FromModel(model);
+        if (template.IsChatMLFallback)
+        {
+            if (_options.RequireModelTemplate)
+            {
+                throw new LlamaChatTemplateException(
+                    $"Model '{model.Path}' has no chat template (tokenizer.chat_template), and RequireModelTemplate is set. " +
+                    $"Name one with TemplateText (Jinja) or TemplateName (one of: {string.Join(", ", LlamaChatTemplate.BuiltInNames)}).");
+            }
+
+            LogChatMLFallback(_logger, model.Path);
+        }
+
+        return template;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model '{ModelPath}' has no chat template (tokenizer.chat_template); formatting chats as ChatML, as llama-server does. Set TemplateText or TemplateName if the model expects another format.")]
+    private static partial void LogChatMLFallback(ILogger logger, string modelPath);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The reply does not match the template's {Format} reply format ({Error}); it is returned as text.")]
+    private static partial void LogUnparsedReply(ILogger logger, string format, string error);
 }

@@ -14,4 +14,13 @@ public sealed class LlamaChatSessionOptions
 
     /// <summary>Gets or sets what happens when the conversation outgrows the context. Default: <see cref="LlamaChatHistoryPolicy.DropOldest"/>.</summary>
     public LlamaChatHistoryPolicy HistoryPolicy { get; set; } = LlamaChatHistoryPolicy.DropOldest;
+
+    /// <summary>Gets the tools the model may call; a reply that calls them ends with <see cref="LlamaChatUpdate.ToolCalls"/>. Default: none.</summary>
+    public IList<LlamaChatTool> Tools { get; } = [];
+
+    /// <summary>Gets or sets a value indicating whether the template's thinking is on (llama-server's <c>enable_thinking</c>). Default: true.</summary>
+    public bool EnableThinking { get; set; } = true;
+
+    /// <summary>Gets or sets the most tokens a reply may spend reasoning; null for no limit. Default: null.</summary>
+    public int? ReasoningBudget { get; set; }
 }

@@ -1,53 +1,76 @@
+using System.Text.Json;
 using LocalLlm.Native;
 
 namespace LocalLlm;
 
 /// <summary>
-/// Formats a conversation into the prompt text a model was trained on, with llama.cpp's built-in template families
-/// (ChatML, Llama 2/3, Gemma, Phi, Mistral, DeepSeek, …), recognised from the model's own Jinja template.
+/// Formats a conversation into the prompt text a model was trained on by running the model's own Jinja template through
+/// llama.cpp's template engine with llama-server's conventions (tools, tool calls and results, reasoning, a JSON schema
+/// for the reply); or, when named explicitly, one of llama.cpp's built-in template families.
 /// </summary>
-/// <remarks>Thread-safe and immutable.</remarks>
+/// <remarks>
+/// Thread-safe and immutable. The parsed template holds no reference to the model it came from. A template that
+/// raises an error while rendering (some refuse a system message, or roles that do not alternate) fails with
+/// <see cref="LlamaChatTemplateException"/> carrying the template's own message.
+/// </remarks>
 public sealed class LlamaChatTemplate
 {
     private static readonly Lazy<IReadOnlyList<string>> s_builtInNames = new(ReadBuiltInNames);
 
-    private LlamaChatTemplate(string source, bool isName)
+    private readonly SafeChatTemplatesHandle _handle;
+    private readonly Lock _renderGate = new();
+    private readonly Dictionary<string, bool> _capabilities;
+
+    private LlamaChatTemplate(SafeChatTemplatesHandle handle, string? name, string? text, bool isFallback)
     {
-        Source = source;
-        IsBuiltInName = isName;
+        _handle = handle;
+        IsBuiltInName = name is not null;
+        IsChatMLFallback = isFallback;
+        using JsonDocument description = JsonDocument.Parse(NativeChatLayer.Describe(handle));
+        JsonElement root = description.RootElement;
+        Source = name ?? text ?? root.GetProperty("source").GetString()!;
+        _capabilities = root.GetProperty("caps").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetBoolean(), StringComparer.Ordinal);
     }
 
     /// <summary>Gets the names of llama.cpp's built-in template families, e.g. <c>chatml</c>, <c>llama3</c>, <c>gemma</c>.</summary>
     public static IReadOnlyList<string> BuiltInNames => s_builtInNames.Value;
 
-    /// <summary>Gets the template: the model's Jinja text, or a built-in family name.</summary>
+    /// <summary>Gets the template: its Jinja text, or the built-in family name.</summary>
     public string Source { get; }
 
-    /// <summary>Gets a value indicating whether <see cref="Source"/> names a built-in family rather than holding template text.</summary>
+    /// <summary>Gets a value indicating whether <see cref="Source"/> names a built-in family rather than holding Jinja text.</summary>
     public bool IsBuiltInName { get; }
 
-    /// <summary>Uses the chat template stored in the model (<c>tokenizer.chat_template</c>).</summary>
+    /// <summary>
+    /// Gets a value indicating whether the model had no chat template and ChatML stands in for it, as llama-server does.
+    /// </summary>
+    public bool IsChatMLFallback { get; }
+
+    /// <summary>Gets a value indicating whether the template shows the model the tools it may call.</summary>
+    public bool SupportsTools => !IsBuiltInName && Capability("supports_tools");
+
+    /// <summary>Gets a value indicating whether the template renders an assistant's tool calls in the history.</summary>
+    public bool SupportsToolCalls => !IsBuiltInName && Capability("supports_tool_calls");
+
+    /// <summary>Gets a value indicating whether the template can render several tool calls in one assistant turn.</summary>
+    public bool SupportsParallelToolCalls => !IsBuiltInName && Capability("supports_parallel_tool_calls");
+
+    /// <summary>Gets a value indicating whether the template has a place for a system message.</summary>
+    public bool SupportsSystemRole => IsBuiltInName || Capability("supports_system_role");
+
+    /// <summary>Uses the chat template stored in the model (<c>tokenizer.chat_template</c>), or ChatML when it has none.</summary>
     /// <param name="model">The model.</param>
-    /// <returns>The template.</returns>
+    /// <returns>The template; <see cref="IsChatMLFallback"/> says whether the model had none.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
-    /// <exception cref="LlamaChatTemplateException">The model has no template, or llama.cpp does not recognise it.</exception>
+    /// <exception cref="LlamaChatTemplateException">The model's template is not valid Jinja.</exception>
     public static LlamaChatTemplate FromModel(LlamaModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        string? template = model.Metadata.ChatTemplate;
-        if (string.IsNullOrEmpty(template))
-        {
-            throw new LlamaChatTemplateException(
-                $"Model '{model.Path}' has no chat template (tokenizer.chat_template). Name one explicitly with " +
-                $"LlamaChatTemplate.FromName (one of: {string.Join(", ", BuiltInNames)}), or format the prompt yourself.");
-        }
-
-        var chatTemplate = new LlamaChatTemplate(template, isName: false);
-        chatTemplate.EnsureRecognised();
-        return chatTemplate;
+        string? own = model.Metadata.ChatTemplate;
+        return Create(model, templateOverride: null, name: null, string.IsNullOrEmpty(own) ? null : own, $"model '{model.Path}'");
     }
 
-    /// <summary>Uses one of llama.cpp's built-in template families by name.</summary>
+    /// <summary>Uses one of llama.cpp's built-in template families by name (no tools; no reasoning parsing).</summary>
     /// <param name="name">A name from <see cref="BuiltInNames"/>, e.g. <c>chatml</c>.</param>
     /// <returns>The template.</returns>
     /// <exception cref="ArgumentException"><paramref name="name"/> is not a built-in family.</exception>
@@ -59,19 +82,19 @@ public sealed class LlamaChatTemplate
             throw new ArgumentException($"'{name}' is not a built-in chat template; use one of: {string.Join(", ", BuiltInNames)}.", nameof(name));
         }
 
-        return new LlamaChatTemplate(name, isName: true);
+        return Create(null, name, name, text: null, $"built-in template '{name}'");
     }
 
-    /// <summary>Uses a template given as Jinja text; llama.cpp recognises its family from its distinctive markers.</summary>
-    /// <param name="template">The Jinja template text, e.g. from a model card.</param>
+    /// <summary>Uses a Jinja template given as text, e.g. from a model card, instead of the model's own.</summary>
+    /// <param name="template">The Jinja template text.</param>
+    /// <param name="model">The model whose BOS and EOS tokens the template sees as <c>bos_token</c> and <c>eos_token</c>; null for none.</param>
     /// <returns>The template.</returns>
-    /// <exception cref="LlamaChatTemplateException">llama.cpp does not recognise the template.</exception>
-    public static LlamaChatTemplate FromText(string template)
+    /// <exception cref="ArgumentException"><paramref name="template"/> is null or blank.</exception>
+    /// <exception cref="LlamaChatTemplateException">The text is not valid Jinja (the message says where).</exception>
+    public static LlamaChatTemplate FromText(string template, LlamaModel? model = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(template);
-        var chatTemplate = new LlamaChatTemplate(template, isName: false);
-        chatTemplate.EnsureRecognised();
-        return chatTemplate;
+        return Create(model, template, name: null, template, $"the template starting \"{Start(template)}\"");
     }
 
     /// <summary>Formats a conversation into prompt text.</summary>
@@ -79,26 +102,68 @@ public sealed class LlamaChatTemplate
     /// <param name="addAssistantPrefix">Ends with the text that opens the assistant's turn, so the model replies next.</param>
     /// <returns>The prompt text, special tokens written as text (tokenize it with special-token parsing).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="messages"/> is null.</exception>
-    /// <exception cref="LlamaChatTemplateException">llama.cpp could not apply the template.</exception>
+    /// <exception cref="LlamaChatTemplateException">The template raised an error for this conversation.</exception>
     public string Apply(IReadOnlyList<LlamaChatMessage> messages, bool addAssistantPrefix = true)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        NativeLibraryLoader.EnsureInitialized();
-        return NativeChatTemplate.Apply(Source, [.. messages.Select(m => (m.Role ?? string.Empty, m.Content ?? string.Empty))], addAssistantPrefix) ?? throw Unrecognised();
+        return Render(new ChatTemplateRequest { Messages = messages, AddGenerationPrompt = addAssistantPrefix }).Prompt;
     }
 
     /// <inheritdoc />
-    public override string ToString() => IsBuiltInName ? Source : $"{Source[..Math.Min(40, Source.Length)]}…";
+    public override string ToString() => IsBuiltInName ? Source : $"{Start(Source)}…";
 
-    private void EnsureRecognised() => Apply([LlamaChatMessage.User("hi")]);
-
-    private LlamaChatTemplateException Unrecognised()
+    /// <summary>Renders a request with llama.cpp's chat layer: the prompt, and the grammar, stops and parser of the reply.</summary>
+    internal ChatTemplateRendering Render(ChatTemplateRequest request)
     {
-        string start = Source.Length > 60 ? Source[..60] + "…" : Source;
-        return new LlamaChatTemplateException(
-            $"llama.cpp does not recognise the chat template starting \"{start.ReplaceLineEndings(" ")}\". " +
-            $"Name the family explicitly with LlamaChatTemplate.FromName (one of: {string.Join(", ", BuiltInNames)}).");
+        if (IsBuiltInName && request.Tools.Count > 0 && request.ToolChoice != ChatToolChoice.None)
+        {
+            throw new LlamaChatTemplateException(
+                $"The built-in template '{Source}' cannot offer tools to the model; use the model's own Jinja template (LlamaChatTemplate.FromModel or FromText).");
+        }
+
+        string inputs = request.ToJson(useJinja: !IsBuiltInName);
+        string json;
+        try
+        {
+            // llama.cpp gives no thread-safety promise for rendering one parsed template from several threads.
+            lock (_renderGate)
+            {
+                json = NativeChatLayer.Apply(_handle, inputs);
+            }
+        }
+        catch (NativeChatLayerException ex)
+        {
+            throw new LlamaChatTemplateException($"The chat template ({ToString()}) could not render the conversation: {ex.Message}");
+        }
+
+        return ChatTemplateRendering.FromJson(json);
     }
+
+    private bool Capability(string name) => _capabilities.TryGetValue(name, out bool value) && value;
+
+    // text: the template's own text for Source; null with no name means the model has none and ChatML stands in.
+    private static LlamaChatTemplate Create(LlamaModel? model, string? templateOverride, string? name, string? text, string what)
+    {
+        bool isFallback = name is null && text is null;
+        NativeLibraryLoader.EnsureChatLayer();
+        try
+        {
+            if (model is null)
+            {
+                return new LlamaChatTemplate(NativeChatLayer.InitTemplates(null, templateOverride), name, text, isFallback);
+            }
+
+            using HandleLease lease = model.Lease();
+            return new LlamaChatTemplate(NativeChatLayer.InitTemplates(model.Handle, templateOverride), name, text, isFallback);
+        }
+        catch (NativeChatLayerException ex)
+        {
+            throw new LlamaChatTemplateException(
+                $"The chat template of {what} is not valid Jinja: {ex.Message}. Name a template explicitly with LlamaChatTemplate.FromText or FromName.");
+        }
+    }
+
+    private static string Start(string template) => (template.Length > 60 ? template[..60] : template).ReplaceLineEndings(" ");
 
     private static string[] ReadBuiltInNames()
     {

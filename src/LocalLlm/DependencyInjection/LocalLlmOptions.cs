@@ -30,8 +30,27 @@ public sealed class LocalLlmOptions
     [Range(1, 1024)]
     public int? ThreadCount { get; set; }
 
-    /// <summary>Gets or sets a built-in chat template name overriding the model's own. Default: null.</summary>
+    /// <summary>
+    /// Gets or sets the model id that responses, embeddings and the clients' metadata report (and so OpenTelemetry's
+    /// <c>gen_ai.request.model</c>), known before the model loads. Default: null, the model file's name without extension.
+    /// </summary>
+    public string? ModelId { get; set; }
+
+    /// <summary>Gets or sets a built-in chat template name overriding the model's own (text only: no tools, no reasoning). Default: null.</summary>
     public string? ChatTemplate { get; set; }
+
+    /// <summary>Gets or sets a Jinja chat template overriding the model's own. Default: null.</summary>
+    public string? ChatTemplateText { get; set; }
+
+    /// <summary>
+    /// Gets or sets a value indicating whether a model without a chat template stops the chat client with an error
+    /// instead of falling back to ChatML with a warning. Default: false.
+    /// </summary>
+    public bool RequireModelTemplate { get; set; }
+
+    /// <summary>Gets or sets the most tokens a reply may spend reasoning; null for no limit. Default: null.</summary>
+    [Range(0, int.MaxValue)]
+    public int? ReasoningBudget { get; set; }
 
     /// <summary>Gets or sets what the chat client does when a conversation outgrows the context. Default: <see cref="LlamaChatHistoryPolicy.DropOldest"/>.</summary>
     public LlamaChatHistoryPolicy HistoryPolicy { get; set; } = LlamaChatHistoryPolicy.DropOldest;
@@ -58,12 +77,16 @@ public sealed class LocalLlmOptions
 
     internal LlamaModelOptions ToModelOptions() => new() { GpuLayerCount = GpuLayerCount, UseMemoryMap = UseMemoryMap };
 
-    internal LlamaEmbeddingOptions ToEmbeddingOptions() => new() { ContextSize = ContextSize, ThreadCount = ThreadCount };
+    internal LlamaEmbeddingOptions ToEmbeddingOptions() => new() { ContextSize = ContextSize, ThreadCount = ThreadCount, ModelId = ModelId };
 
     internal LlamaChatClientOptions ToChatClientOptions() => new()
     {
         Context = new LlamaContextOptions { ContextSize = ContextSize, ThreadCount = ThreadCount },
         TemplateName = ChatTemplate,
+        TemplateText = ChatTemplateText,
+        RequireModelTemplate = RequireModelTemplate,
+        ReasoningBudget = ReasoningBudget,
+        ModelId = ModelId,
         HistoryPolicy = HistoryPolicy,
         DefaultMaxOutputTokens = DefaultMaxOutputTokens,
         ParallelSequences = ParallelSequences,

@@ -101,8 +101,8 @@ public static class LocalLlmServiceCollectionExtensions
     }
 
     private static LlamaChatClient CreateChatClient(LocalLlmModelHost host) =>
-        new(host.GetModelAsync, host.Options.ToChatClientOptions(), host.LoggerFactory);
+        new(host.GetModelAsync, host.Options.ToChatClientOptions(), host.LoggerFactory, host.Options.ModelPath);
 
     private static LlamaEmbeddingGenerator CreateEmbeddingGenerator(LocalLlmModelHost host) =>
-        new(host.GetModelAsync, host.Options.ToEmbeddingOptions());
+        new(host.GetModelAsync, host.Options.ToEmbeddingOptions(), host.Options.ModelPath);
 }

@@ -18,6 +18,7 @@ public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
     private readonly LlamaEmbeddingOptions _options;
     private readonly SemaphoreSlim _initialization = new(1, 1);
     private readonly System.Collections.Concurrent.ConcurrentQueue<EmbeddingJob> _queued = new();
+    private readonly string? _defaultModelId;
     private LlamaModel? _model;
     private EmbeddingContext? _context;
     private InferenceWorker? _worker;
@@ -29,18 +30,19 @@ public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public LlamaEmbeddingGenerator(LlamaModel model, LlamaEmbeddingOptions? options = null)
-        : this(_ => ValueTask.FromResult(model), options)
+        : this(_ => ValueTask.FromResult(model), options, model?.Path)
     {
         ArgumentNullException.ThrowIfNull(model);
         _model = model;
     }
 
     /// <summary>Creates a generator whose model is loaded on first use (dependency injection).</summary>
-    internal LlamaEmbeddingGenerator(Func<CancellationToken, ValueTask<LlamaModel>> modelProvider, LlamaEmbeddingOptions? options)
+    internal LlamaEmbeddingGenerator(Func<CancellationToken, ValueTask<LlamaModel>> modelProvider, LlamaEmbeddingOptions? options, string? modelPath)
     {
         _modelProvider = modelProvider;
         _options = options ?? new LlamaEmbeddingOptions();
         _options.Validate();
+        _defaultModelId = _options.ModelId ?? (string.IsNullOrEmpty(modelPath) ? null : Path.GetFileNameWithoutExtension(modelPath));
     }
 
     /// <summary>For tests: how many decode calls the generator has made.</summary>
@@ -74,7 +76,7 @@ public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
             }
         }
 
-        string modelId = Path.GetFileNameWithoutExtension(_model!.Path);
+        string? modelId = _defaultModelId;
         DateTimeOffset created = DateTimeOffset.UtcNow;
         long tokenCount = tokens.Sum(t => (long)t.Length);
         return new GeneratedEmbeddings<Embedding<float>>(vectors.Select(v => new Embedding<float>(v) { ModelId = modelId, CreatedAt = created }))
@@ -94,7 +96,7 @@ public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
 
         if (serviceType == typeof(EmbeddingGeneratorMetadata))
         {
-            return new EmbeddingGeneratorMetadata("LocalLlm", defaultModelId: _model is null ? null : Path.GetFileNameWithoutExtension(_model.Path), defaultModelDimensions: _model?.Metadata.EmbeddingSize);
+            return new EmbeddingGeneratorMetadata("LocalLlm", defaultModelId: _defaultModelId, defaultModelDimensions: _model?.Metadata.EmbeddingSize);
         }
 
         if (serviceType == typeof(LlamaModel))

@@ -24,6 +24,9 @@ public sealed class LlamaEmbeddingOptions
     /// <summary>Gets or sets the threads used. Default: null, the number of physical cores.</summary>
     public int? ThreadCount { get; set; }
 
+    /// <summary>Gets or sets the model id reported in embeddings and metadata. Default: null, the model's file name.</summary>
+    public string? ModelId { get; set; }
+
     /// <summary>Checks every value.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range; the message names the setting and value.</exception>
     public void Validate()

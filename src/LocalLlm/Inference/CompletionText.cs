@@ -8,10 +8,12 @@ internal sealed class CompletionText
 {
     private readonly Utf8TextAssembler _assembler = new();
     private readonly StopStringMatcher _stops;
+    private readonly IReadOnlySet<int>? _renderedSpecialTokens;
 
-    public CompletionText(IEnumerable<string> stopStrings)
+    public CompletionText(LlamaGenerationOptions options)
     {
-        _stops = new StopStringMatcher([.. stopStrings]);
+        _stops = new StopStringMatcher([.. options.StopStrings]);
+        _renderedSpecialTokens = options.Chat?.RenderedSpecialTokens is { Count: > 0 } rendered ? rendered : null;
     }
 
     /// <summary>Gets a value indicating whether a stop string has ended the completion.</summary>
@@ -20,7 +22,9 @@ internal sealed class CompletionText
     /// <summary>Returns the text <paramref name="token"/> completes, using <paramref name="piece"/> as scratch space.</summary>
     public string Append(int token, LlamaTokenizer tokenizer, Span<byte> piece)
     {
-        if (!tokenizer.TryGetTokenBytes(token, piece, out int length))
+        // A reply format's markup tokens (e.g. <tool_call>) are special in some vocabularies: the parser needs their text.
+        bool renderSpecial = _renderedSpecialTokens?.Contains(token) == true;
+        if (!tokenizer.TryGetTokenBytes(token, piece, out int length, renderSpecial))
         {
             throw new LlamaException($"Token {token}'s text is longer than {piece.Length} bytes.");
         }

@@ -12,6 +12,9 @@ public sealed class LlamaGenerationOptions
     /// <summary>Gets or sets how tokens are chosen. Default: <see cref="LlamaSamplingOptions.Default"/>.</summary>
     public LlamaSamplingOptions Sampling { get; set; } = LlamaSamplingOptions.Default;
 
+    /// <summary>Gets or sets what the chat template's reply format asks of sampling (set by the chat client and session).</summary>
+    internal ChatConstraints? Chat { get; set; }
+
     /// <summary>Gets or sets how many of the most likely alternatives to report with each token (0 to 20). Default: 0.</summary>
     public int TopLogProbabilities { get; set; }
 

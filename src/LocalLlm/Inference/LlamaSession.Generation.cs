@@ -78,14 +78,14 @@ public sealed partial class LlamaSession
         {
             SafeLlamaContextHandle context = _session._context;
             LlamaTokenizer tokenizer = _session.Model.Tokenizer;
-            using NativeSampler sampler = _options.Sampling.CreateNativeSampler(tokenizer, _session.Options.Seed);
+            using NativeSampler sampler = _options.Sampling.CreateNativeSampler(tokenizer, _session.Options.Seed, _options.Chat);
 
             long promptStart = Stopwatch.GetTimestamp();
             int cached = _session.ReuseCachedPrefix(_prompt);
             _session.Evaluate(_prompt.AsSpan(cached), _throwIfCancelled);
             TimeSpan promptTime = Stopwatch.GetElapsedTime(promptStart);
 
-            var completion = new CompletionText(_options.StopStrings);
+            var completion = new CompletionText(_options);
             var logProbabilities = _options.LogProbabilities || _options.TopLogProbabilities > 0
                 ? new LogProbabilityReader(tokenizer, _options.TopLogProbabilities)
                 : null;

@@ -16,6 +16,7 @@ internal static partial class NativeLibraryLoader
     internal const string GgmlFileName = "libggml." + LlamaCppVersion + ".so";
     internal const string GgmlBaseFileName = "libggml-base.so";
     internal const string GpuBackendFileName = "libggml-cuda.so";
+    internal const string ChatLayerFileName = "liblocalllm-chat.so";
     internal const string DirectoryEnvironmentVariable = "LOCALLLM_NATIVE_DIRECTORY";
 
     // Newest CUDA first: a machine with both runtimes gets the newer build.
@@ -30,6 +31,8 @@ internal static partial class NativeLibraryLoader
     private static nint s_llama;
     private static nint s_ggml;
     private static nint s_ggmlBase;
+    private static nint s_chatLayer;
+    private static string? s_chatLayerFailure;
 
     public static LlamaBackendInfo? Current => Volatile.Read(ref s_info);
 
@@ -56,6 +59,7 @@ internal static partial class NativeLibraryLoader
             ILogger logger = (ILogger?)options.LoggerFactory?.CreateLogger(typeof(LlamaBackend).FullName!) ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
             string directory = LoadLibraries(options.NativeLibraryDirectory);
             NativeLibrary.SetDllImportResolver(typeof(NativeLibraryLoader).Assembly, Resolve);
+            LoadChatLayer(directory);
             NativeLog.Install(options.LoggerFactory);
 
             NativeMethods.ggml_backend_load_all_from_path(directory);
@@ -145,11 +149,55 @@ internal static partial class NativeLibraryLoader
         return directory;
     }
 
+    /// <summary>Throws unless the chat shim (templates, tool calls, reasoning, JSON schemas) loaded with the backend.</summary>
+    public static void EnsureChatLayer()
+    {
+        EnsureInitialized();
+        if (s_chatLayer == nint.Zero)
+        {
+            throw new LlamaNativeLibraryException(
+                $"LocalLlm's chat layer ({ChatLayerFileName}, which needs libllama-common.so beside it) is not usable: {s_chatLayerFailure} " +
+                "Reference the LocalLlm.Backend.Cpu package of the same version as LocalLlm.",
+                [Current?.NativeLibraryDirectory ?? string.Empty]);
+        }
+    }
+
+    // The chat shim is optional at load time: raw completion and embeddings work without it, and whatever needs it
+    // says why it is missing (EnsureChatLayer).
+    private static void LoadChatLayer(string directory)
+    {
+        string path = Path.Combine(directory, ChatLayerFileName);
+        if (!File.Exists(path))
+        {
+            s_chatLayerFailure = $"'{path}' does not exist.";
+            return;
+        }
+
+        if (!NativeLibrary.TryLoad(path, out nint chatLayer))
+        {
+            s_chatLayerFailure = $"'{path}' could not be loaded (is libllama-common.so missing from '{directory}'?).";
+            return;
+        }
+
+        s_chatLayer = chatLayer;
+        int version = NativeMethods.localllm_chat_abi_version();
+        if (version != NativeMethods.ChatLayerAbiVersion)
+        {
+            s_chatLayer = nint.Zero;
+            s_chatLayerFailure = $"'{path}' has ABI version {version}, but this LocalLlm needs {NativeMethods.ChatLayerAbiVersion}.";
+            return;
+        }
+
+        // The chat layer's own log writes straight to stdout/stderr; failures come back to us as error strings instead.
+        NativeMethods.localllm_chat_set_log_verbosity(-1);
+    }
+
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) => libraryName switch
     {
         NativeMethods.LlamaLibrary => s_llama,
         NativeMethods.GgmlLibrary => s_ggml,
         NativeMethods.GgmlBaseLibrary => s_ggmlBase,
+        NativeMethods.ChatLayerLibrary => s_chatLayer,
         _ => nint.Zero,
     };
 }

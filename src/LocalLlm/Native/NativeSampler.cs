@@ -15,17 +15,23 @@ internal sealed unsafe class NativeSampler : IDisposable
 {
     private readonly SafeLlamaSamplerHandle _chain;
     private readonly SafeLlamaSamplerHandle? _grammar;
+    private readonly SafeLlamaSamplerHandle? _reasoningBudget;
+    private readonly bool _grammarLazy;
     private readonly int _vocabularySize;
     private llama_token_data[]? _candidates; // rented: 12 bytes per vocabulary token, per request with a grammar
 
     /// <param name="chain">The sampler chain; owned from here on.</param>
     /// <param name="grammar">The grammar sampler, or null; owned from here on.</param>
     /// <param name="vocabularySize">The model's vocabulary size (the number of logits per row).</param>
-    public NativeSampler(SafeLlamaSamplerHandle chain, SafeLlamaSamplerHandle? grammar, int vocabularySize)
+    /// <param name="reasoningBudget">llama.cpp's reasoning budget sampler, or null; owned from here on.</param>
+    /// <param name="grammarLazy">The grammar wakes at a trigger, and sleeps while the reasoning budget counts (as in llama.cpp).</param>
+    public NativeSampler(SafeLlamaSamplerHandle chain, SafeLlamaSamplerHandle? grammar, int vocabularySize, SafeLlamaSamplerHandle? reasoningBudget = null, bool grammarLazy = false)
     {
         _chain = chain;
         _grammar = grammar;
         _vocabularySize = vocabularySize;
+        _reasoningBudget = reasoningBudget;
+        _grammarLazy = grammarLazy;
     }
 
     /// <summary>Gets the chain (for inspection).</summary>
@@ -39,13 +45,14 @@ internal sealed unsafe class NativeSampler : IDisposable
     /// samplers' history (penalties, grammar state).
     /// </summary>
     public int Sample(SafeLlamaContextHandle context, int row) =>
-        _grammar is null ? _chain.Sample(context, row) : SampleAndAccept(context.GetLogits(row, _vocabularySize));
+        _grammar is null && _reasoningBudget is null ? _chain.Sample(context, row) : SampleAndAccept(context.GetLogits(row, _vocabularySize));
 
     /// <summary>Samples from one logit per token (id = index) and records the token.</summary>
     public int SampleAndAccept(ReadOnlySpan<float> logits)
     {
         int token = Select(logits, grammarFirst: false);
-        if (_grammar is not null)
+        bool grammarApplies = GrammarApplies();
+        if (grammarApplies)
         {
             if (!GrammarAllows(token))
             {
@@ -58,8 +65,25 @@ internal sealed unsafe class NativeSampler : IDisposable
                         "No token the grammar permits can be sampled: every one of them was ruled out (for example by a logit bias of negative infinity on the end-of-generation tokens once the grammar is complete).");
                 }
             }
+        }
 
-            NativeMethods.llama_sampler_accept(_grammar, token);
+        if (_reasoningBudget is not null)
+        {
+            NativeMethods.llama_sampler_accept(_reasoningBudget, token);
+
+            // The end of the reasoning the grammar slept through may itself hold the grammar's trigger.
+            if (_grammar is not null && !grammarApplies && NativeChatLayer.GetReasoningBudgetState(_reasoningBudget) == ReasoningBudgetState.Done)
+            {
+                foreach (int endToken in NativeChatLayer.GetReasoningBudgetEndMatch(_reasoningBudget))
+                {
+                    NativeMethods.llama_sampler_accept(_grammar, endToken);
+                }
+            }
+        }
+
+        if (grammarApplies)
+        {
+            NativeMethods.llama_sampler_accept(_grammar!, token);
         }
 
         NativeMethods.llama_sampler_accept(_chain, token);
@@ -70,6 +94,7 @@ internal sealed unsafe class NativeSampler : IDisposable
     {
         _chain.Dispose();
         _grammar?.Dispose();
+        _reasoningBudget?.Dispose();
         if (_candidates is not null)
         {
             ArrayPool<llama_token_data>.Shared.Return(_candidates);
@@ -88,6 +113,11 @@ internal sealed unsafe class NativeSampler : IDisposable
         fixed (llama_token_data* data = _candidates)
         {
             var candidates = new llama_token_data_array { data = data, size = (nuint)logits.Length, selected = -1, sorted = 0 };
+            if (_reasoningBudget is not null)
+            {
+                NativeMethods.llama_sampler_apply(_reasoningBudget, &candidates);
+            }
+
             if (grammarFirst)
             {
                 NativeMethods.llama_sampler_apply(_grammar!, &candidates);
@@ -101,6 +131,23 @@ internal sealed unsafe class NativeSampler : IDisposable
 
             return candidates.data[candidates.selected].id;
         }
+    }
+
+    // llama.cpp's grammar_should_apply: a lazy grammar sleeps while the reasoning budget is inside the reasoning block.
+    private bool GrammarApplies()
+    {
+        if (_grammar is null)
+        {
+            return false;
+        }
+
+        if (_reasoningBudget is null || !_grammarLazy)
+        {
+            return true;
+        }
+
+        ReasoningBudgetState state = NativeChatLayer.GetReasoningBudgetState(_reasoningBudget);
+        return state is ReasoningBudgetState.Idle or ReasoningBudgetState.Done;
     }
 
     private bool GrammarAllows(int token)

@@ -12,6 +12,9 @@ internal sealed partial class SafeLlamaSamplerHandle : SafeHandle
 
     public override bool IsInvalid => handle == nint.Zero;
 
+    /// <summary>Takes ownership of a sampler created outside llama.h (the chat shim's reasoning budget).</summary>
+    internal void Attach(nint sampler) => SetHandle(sampler);
+
     /// <summary>Creates an empty chain; returns an invalid handle when llama.cpp refuses.</summary>
     public static SafeLlamaSamplerHandle CreateChain() =>
         NativeMethods.llama_sampler_chain_init(NativeMethods.llama_sampler_chain_default_params());

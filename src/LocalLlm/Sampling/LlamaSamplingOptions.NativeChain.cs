@@ -13,30 +13,85 @@ public sealed partial record LlamaSamplingOptions
 
     /// <summary>
     /// Creates the request's native sampler: the chain (see <see cref="CreateNativeChain"/>) and, when these options
-    /// have one, the grammar beside it.
+    /// or the chat template's reply format have one, the grammar and the reasoning budget beside it.
     /// </summary>
     /// <param name="tokenizer">The tokenizer of the model the sampler samples for; the model must outlive the sampler.</param>
     /// <param name="fallbackSeed">The seed to use when these options leave it random (a session's or scheduler's own seed).</param>
+    /// <param name="chat">What the chat template's reply format asks of sampling, or null.</param>
     /// <returns>The sampler; disposing it frees every native sampler in it.</returns>
     /// <exception cref="ArgumentException">The grammar does not parse, or a logit bias names a token outside the vocabulary.</exception>
     /// <exception cref="LlamaException">llama.cpp could not create a sampler.</exception>
-    internal NativeSampler CreateNativeSampler(LlamaTokenizer tokenizer, uint? fallbackSeed = null)
+    internal NativeSampler CreateNativeSampler(LlamaTokenizer tokenizer, uint? fallbackSeed = null, ChatConstraints? chat = null)
     {
         if (Seed is null && fallbackSeed is { } seed)
         {
-            return (this with { Seed = seed }).CreateNativeSampler(tokenizer);
+            return (this with { Seed = seed }).CreateNativeSampler(tokenizer, chat: chat);
+        }
+
+        if (chat?.Grammar is not null && Grammar is not null)
+        {
+            throw new ArgumentException("A grammar of your own cannot be combined with tools or a JSON response format, which bring the reply format's grammar.", nameof(chat));
         }
 
         SafeLlamaSamplerHandle chain = CreateNativeChain(tokenizer);
+        SafeLlamaSamplerHandle? grammar = null;
+        SafeLlamaSamplerHandle? reasoningBudget = null;
         try
         {
-            return new NativeSampler(chain, Grammar is null ? null : CreateGrammar(tokenizer.Vocabulary), tokenizer.VocabularySize);
+            int[] prefill = chat is null ? [] : PrefillTokens(tokenizer, chat.GenerationPrompt);
+            if (chat?.Grammar is { } chatGrammar)
+            {
+                grammar = ChatGrammarSampler.Create(tokenizer.Vocabulary, chatGrammar, chat);
+
+                // As in llama.cpp's common sampler, a strict reply-format grammar covers the assistant opening already in the prompt.
+                if (!chat.GrammarLazy)
+                {
+                    foreach (int token in prefill)
+                    {
+                        NativeMethods.llama_sampler_accept(grammar, token);
+                    }
+                }
+            }
+            else if (Grammar is not null)
+            {
+                grammar = CreateGrammar(tokenizer.Vocabulary);
+            }
+
+            if (chat is not null && ChatGrammarSampler.NeedsReasoningBudget(chat))
+            {
+                reasoningBudget = ChatGrammarSampler.CreateReasoningBudget(tokenizer, chat, prefill);
+            }
+
+            return new NativeSampler(chain, grammar, tokenizer.VocabularySize, reasoningBudget, chat?.GrammarLazy == true);
         }
         catch
         {
             chain.Dispose();
+            grammar?.Dispose();
+            reasoningBudget?.Dispose();
             throw;
         }
+    }
+
+    // The generation prompt's tokens, less a leading space some tokenizers put before a first special token.
+    private static int[] PrefillTokens(LlamaTokenizer tokenizer, string generationPrompt)
+    {
+        if (generationPrompt.Length == 0)
+        {
+            return [];
+        }
+
+        int[] tokens = tokenizer.Tokenize(generationPrompt, addSpecial: false, parseSpecial: true);
+        if (tokens.Length > 0 && !char.IsWhiteSpace(generationPrompt[0]))
+        {
+            byte[] first = tokenizer.GetTokenBytes(tokens[0], renderSpecial: true);
+            if (first.Length > 0 && char.IsWhiteSpace((char)first[0]))
+            {
+                return tokens[1..];
+            }
+        }
+
+        return tokens;
     }
 
     /// <summary>

@@ -61,20 +61,39 @@ public sealed class ChatTemplateTests
     }
 
     [Test]
-    public void UnrecognisedTemplateText_ThrowsNamingItsStartAndHowToOverride()
+    public void AnyJinjaTemplateText_RendersThroughLlamaCppsEngine()
     {
-        var ex = Assert.Throws<LlamaChatTemplateException>(() => LlamaChatTemplate.FromText("{% for m in messages %}{{ m.content }}{% endfor %}"));
+        LlamaChatTemplate template = LlamaChatTemplate.FromText("{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}");
 
-        Assert.That(ex!.Message, Does.Contain("{% for m in messages %}").And.Contain("FromName"));
+        Assert.That(template.Apply(Conversation), Is.EqualTo("[user] Hello there\n[assistant] Hi! How can I help?\n[user] Tell me about llamas\n[assistant] "));
     }
 
     [Test]
-    public async Task AModelWithoutATemplate_ThrowsSayingHowToNameOne()
+    public void TemplateTextThatIsNotJinja_ThrowsWithTheParsersMessage()
+    {
+        var ex = Assert.Throws<LlamaChatTemplateException>(() => LlamaChatTemplate.FromText("{% for m in messages %}{{ m.content }}"));
+
+        Assert.That(ex!.Message, Does.Contain("{% for m in messages %}").And.Contain("not valid Jinja").And.Contain("Unexpected token"));
+    }
+
+    [Test]
+    public void ATemplateThatRaises_ThrowsWithTheTemplatesOwnMessage()
+    {
+        LlamaChatTemplate template = LlamaChatTemplate.FromText("{% if messages[0].role != 'user' %}{{ raise_exception('Conversations must start with a user turn') }}{% endif %}{{ messages[0].content }}");
+
+        var ex = Assert.Throws<LlamaChatTemplateException>(() => template.Apply([LlamaChatMessage.Assistant("hi")]));
+
+        Assert.That(ex!.Message, Does.Contain("Conversations must start with a user turn"));
+    }
+
+    [Test]
+    public async Task AModelWithoutATemplate_FallsBackToChatML()
     {
         using LlamaModel model = await LlamaModel.LoadAsync(GeneratedModels.Ensure(ModelShape.Embedding));
 
-        var ex = Assert.Throws<LlamaChatTemplateException>(() => LlamaChatTemplate.FromModel(model));
+        LlamaChatTemplate template = LlamaChatTemplate.FromModel(model);
 
-        Assert.That(ex!.Message, Does.Contain("has no chat template").And.Contain(model.Path).And.Contain("FromName"));
+        Assert.That(template.IsChatMLFallback, Is.True);
+        Assert.That(template.Apply([LlamaChatMessage.User("hi")]), Is.EqualTo("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"));
     }
 }

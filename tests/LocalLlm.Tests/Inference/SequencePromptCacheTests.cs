@@ -31,6 +31,17 @@ public sealed class SequencePromptCacheTests
     }
 
     [Test]
+    public void APromptSharingALongSystemPreambleButNotTheConversation_DoesNotTakeThatConversationsSequence()
+    {
+        var cache = new SequencePromptCache(2);
+        int[] preamble = [1, 10, 11, 12, 13, 14, 15, 16];
+        cache.Hold(0, [.. preamble, 20, 21, 30, 31], promptLength: preamble.Length + 2);
+
+        Assert.That(cache.Choose([.. preamble, 40, 41], AllFree.AsSpan(0, 2)), Is.EqualTo((1, 0)), "another conversation takes the empty sequence");
+        Assert.That(cache.Choose([.. preamble, 20, 21, 50, 51, 52], AllFree.AsSpan(0, 2)), Is.EqualTo((0, preamble.Length + 2)), "the next turn, whose re-rendered reply differs, still gets its conversation's sequence");
+    }
+
+    [Test]
     public void OnlyFreeSequencesAreChosen()
     {
         var cache = new SequencePromptCache(3);

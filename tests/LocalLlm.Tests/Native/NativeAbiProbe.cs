@@ -39,8 +39,9 @@ internal sealed partial class NativeAbiProbe
             .Where(t => t.IsValueType && !t.IsEnum && (t.Name.StartsWith("llama_", StringComparison.Ordinal) || t.Name.StartsWith("ggml_", StringComparison.Ordinal)))
             .ToList();
 
-    /// <summary>Every enum in <c>LocalLlm.Native</c>.</summary>
-    public static IReadOnlyList<Type> DiscoverBoundEnums() => NativeTypes().Where(t => t.IsEnum).ToList();
+    /// <summary>Every enum in <c>LocalLlm.Native</c> that mirrors a llama.h or ggml.h enum (named as in C); the chat shim's own are proven by ChatLayerAbiTests.</summary>
+    public static IReadOnlyList<Type> DiscoverBoundEnums() =>
+        NativeTypes().Where(t => t.IsEnum && (t.Name.StartsWith("llama_", StringComparison.Ordinal) || t.Name.StartsWith("ggml_", StringComparison.Ordinal))).ToList();
 
     /// <summary>The instance fields of a bound struct, in declaration order.</summary>
     public static IReadOnlyList<FieldInfo> ManagedFields(Type type) =>

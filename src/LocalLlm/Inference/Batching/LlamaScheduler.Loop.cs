@@ -148,7 +148,7 @@ public sealed partial class LlamaScheduler
 
             try
             {
-                next.UseSampler(next.Options.Sampling.CreateNativeSampler(Model.Tokenizer, Options.Seed));
+                next.UseSampler(next.Options.Sampling.CreateNativeSampler(Model.Tokenizer, Options.Seed, next.Options.Chat));
                 return next;
             }
             catch (Exception ex) when (ex is ArgumentException or LlamaException)
@@ -291,7 +291,7 @@ public sealed partial class LlamaScheduler
         int sequence = request.Sequence;
         if (finished && Options.ReusePromptCache && request.Shifted == 0)
         {
-            _promptCache.Hold(sequence, request.FirstTokens(_context.HighestPosition(sequence) + 1));
+            _promptCache.Hold(sequence, request.FirstTokens(_context.HighestPosition(sequence) + 1), request.Prompt.Length);
         }
         else
         {

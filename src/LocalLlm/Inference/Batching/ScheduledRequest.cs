@@ -24,7 +24,7 @@ internal sealed class ScheduledRequest : IDisposable
         Prompt = prompt;
         Options = options;
         CancellationToken = cancellationToken;
-        _text = new CompletionText(options.StopStrings);
+        _text = new CompletionText(options);
     }
 
     public int[] Prompt { get; }
