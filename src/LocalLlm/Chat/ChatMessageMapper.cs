@@ -82,6 +82,7 @@ internal static class ChatMessageMapper
         null when result.Exception is { } exception => $"Error: {exception.Message}",
         null => string.Empty,
         string text => text,
+        JsonElement { ValueKind: JsonValueKind.String } json => json.GetString() ?? string.Empty,
         JsonElement json => json.GetRawText(),
         object value => JsonSerializer.Serialize(value, AIJsonUtilities.DefaultOptions.GetTypeInfo(value.GetType())),
     };

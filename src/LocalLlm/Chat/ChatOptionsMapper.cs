@@ -12,7 +12,7 @@ internal static class ChatOptionsMapper
 {
     /// <summary>The <see cref="ChatOptions.AdditionalProperties"/> keys understood, as llama.cpp's server names them.</summary>
     public static readonly IReadOnlyList<string> AdditionalPropertyNames =
-        ["min_p", "typical_p", "top_n_sigma", "repeat_penalty", "repeat_last_n", "xtc_probability", "xtc_threshold", "dry_multiplier", "mirostat", "mirostat_tau", "mirostat_eta", "grammar", "chat_template_kwargs", "reasoning_budget_tokens"];
+        ["min_p", "typical_p", "top_n_sigma", "repeat_penalty", "repeat_last_n", "xtc_probability", "xtc_threshold", "dry_multiplier", "mirostat", "mirostat_tau", "mirostat_eta", "grammar", "logit_bias", "chat_template_kwargs", "reasoning_budget_tokens"];
 
     public static LlamaGenerationOptions Map(ChatOptions? options, int defaultMaxTokens)
     {
@@ -105,9 +105,35 @@ internal static class ChatOptionsMapper
                         properties.TryGetValue("mirostat_tau", out object? tau) ? Single("mirostat_tau", tau) : 5f,
                         properties.TryGetValue("mirostat_eta", out object? eta) ? Single("mirostat_eta", eta) : 0.1f);
                     break;
+                case "logit_bias": ApplyLogitBias(sampling, value); break;
                 case "grammar": grammar = value as string ?? (value is JsonElement { ValueKind: JsonValueKind.String } json ? json.GetString() : null) ?? throw new ArgumentException($"The 'grammar' property must be a GBNF string, but was {value?.GetType().Name ?? "null"}.", key); break;
                 default: break; // Settings for other providers pass through untouched, as in other IChatClient implementations.
             }
+        }
+    }
+
+    // OpenAI's and llama-server's shape: an object of token id to bias (llama-server also takes [[id, bias], ...]);
+    // false bans a token, as in llama-server.
+    private static void ApplyLogitBias(LlamaSamplingBuilder sampling, object? value)
+    {
+        IEnumerable<KeyValuePair<string, object?>> entries = value switch
+        {
+            IEnumerable<KeyValuePair<int, float>> typed => typed.Select(e => KeyValuePair.Create(e.Key.ToString(CultureInfo.InvariantCulture), (object?)e.Value)),
+            IEnumerable<KeyValuePair<string, object?>> pairs => pairs,
+            JsonElement { ValueKind: JsonValueKind.Object } json => json.EnumerateObject().Select(p => KeyValuePair.Create(p.Name, (object?)p.Value)),
+            JsonElement { ValueKind: JsonValueKind.Array } json => json.EnumerateArray().Select(p => KeyValuePair.Create(p[0].GetRawText(), (object?)p[1])),
+            _ => throw new ArgumentException($"The 'logit_bias' property must map token ids to biases, but was {value?.GetType().Name ?? "null"}.", nameof(value)),
+        };
+
+        foreach ((string token, object? bias) in entries)
+        {
+            if (!int.TryParse(token, NumberStyles.Integer, CultureInfo.InvariantCulture, out int id))
+            {
+                throw new ArgumentException($"The 'logit_bias' property names token '{token}', which is not a token id.", nameof(value));
+            }
+
+            float amount = bias is false or JsonElement { ValueKind: JsonValueKind.False } ? float.NegativeInfinity : Single("logit_bias", bias);
+            sampling.LogitBias(id, amount);
         }
     }
 

@@ -22,6 +22,7 @@ internal sealed class ChatReplyParser : IDisposable
     private const string BaseMarkupCharacters = "<[{|>`]｜";
 
     private readonly SafeChatParserHandle _parser;
+    private readonly bool _allowMultipleCalls;
     private readonly SearchValues<char> _markup;
     private readonly ArrayBufferWriter<byte> _utf8 = new(1024);
     private readonly StringBuilder _content = new();
@@ -30,8 +31,13 @@ internal sealed class ChatReplyParser : IDisposable
     private Field _following = Field.None;
     private bool _parsedOnce;
 
-    public ChatReplyParser(ChatTemplateRendering rendering, bool parseToolCalls)
+    /// <param name="rendering">The rendered prompt whose reply format to parse.</param>
+    /// <param name="parseToolCalls">Whether tool calls are read as calls (tools were offered) rather than left as text.</param>
+    /// <param name="allowMultipleCalls">Whether a reply may call several tools; when not, only the first call counts
+    /// (some formats' grammars allow several calls whatever the request said).</param>
+    public ChatReplyParser(ChatTemplateRendering rendering, bool parseToolCalls, bool allowMultipleCalls = true)
     {
+        _allowMultipleCalls = allowMultipleCalls;
         var parameters = new ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(parameters))
         {
@@ -120,7 +126,7 @@ internal sealed class ChatReplyParser : IDisposable
             }
         }
 
-        LlamaToolCall[] calls = [.. parsed.ToolCalls.Select(c => c with { Id = c.Id.Length > 0 ? c.Id : NewCallId() })];
+        LlamaToolCall[] calls = [.. parsed.ToolCalls.Take(_allowMultipleCalls ? int.MaxValue : 1).Select(c => c with { Id = c.Id.Length > 0 ? c.Id : NewCallId() })];
 
         // The final parse may release text a partial parse held back (e.g. a trailing '<' that turned out to be text).
         var remainder = new ChatReplyDelta(Advance(_content, parsed.Content), Advance(_reasoning, parsed.Reasoning));

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using LocalLlm.Native;
 using Microsoft.Extensions.AI;
 
 namespace LocalLlm;
@@ -115,6 +116,10 @@ internal static class ChatRequestMapper
             }
 
             schema = json.Schema ?? AnyObjectSchema();
+            if (ConversionError(schema.Value) is { } error)
+            {
+                throw new ArgumentException($"ChatOptions.ResponseFormat's JSON schema cannot constrain generation: {error}", nameof(options));
+            }
         }
 
         if (tools.Count > 0 && choice != ChatToolChoice.None && options.AdditionalProperties?.ContainsKey("grammar") == true)
@@ -170,6 +175,20 @@ internal static class ChatRequestMapper
         }
 
         return result;
+    }
+
+    // A schema the grammar converter cannot handle fails before rendering, with the converter's words naming the part.
+    private static string? ConversionError(JsonElement schema)
+    {
+        try
+        {
+            NativeChatLayer.JsonSchemaToGrammar(schema.GetRawText());
+            return null;
+        }
+        catch (NativeChatLayerException ex)
+        {
+            return ex.Message.ReplaceLineEndings(" ");
+        }
     }
 
     private static IEnumerable<KeyValuePair<string, JsonElement>> TemplateVariablesOf(object kwargs) => kwargs switch

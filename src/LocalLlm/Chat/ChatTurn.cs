@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace LocalLlm;
 
@@ -7,7 +8,7 @@ namespace LocalLlm;
 /// prompt tokens, the generation options with the reply format's grammar, stops and reasoning budget, and the parser
 /// that reads the reply. Shared by <see cref="LlamaChatClient"/> and <see cref="LlamaChatSession"/>.
 /// </summary>
-internal sealed class ChatTurn : IDisposable
+internal sealed partial class ChatTurn : IDisposable
 {
     private ChatTurn(int[] prompt, int droppedMessages, ChatTemplateRendering rendering, LlamaGenerationOptions generation, ChatReplyParser parser)
     {
@@ -50,9 +51,16 @@ internal sealed class ChatTurn : IDisposable
         (int[] prompt, ChatTemplateRendering rendering) = ChatPrompt.Build(
             template, tokenizer, request, contextSize, ChatPrompt.Reserve(generation.MaxTokens, contextSize), policy, out int dropped);
 
+        if (request.ToolChoice == ChatToolChoice.Required && request.Tools.Count > 0 && rendering.Grammar.Length == 0)
+        {
+            throw new LlamaChatTemplateException(
+                $"A tool call is required, but the chat template ({template}) has no tool-call format llama.cpp can constrain; use ToolMode Auto, or a template that supports tool calls.");
+        }
+
+        string grammar = request.ToolChoice == ChatToolChoice.Required ? WithoutTextBeforeCalls(rendering.Grammar) : rendering.Grammar;
         var constraints = new ChatConstraints
         {
-            Grammar = rendering.Grammar.Length > 0 ? rendering.Grammar : null,
+            Grammar = grammar.Length > 0 ? grammar : null,
             GrammarLazy = rendering.GrammarLazy,
             TriggerPatterns = [.. rendering.GrammarTriggers.Where(t => t.Type != ChatGrammarTriggerType.Token).Select(TriggerPattern)],
             TriggerTokens = [.. rendering.GrammarTriggers.Where(t => t.Type == ChatGrammarTriggerType.Token).Select(t => TriggerToken(tokenizer, t))],
@@ -77,10 +85,18 @@ internal sealed class ChatTurn : IDisposable
         };
 
         bool parseToolCalls = request.Tools.Count > 0 && request.ToolChoice != ChatToolChoice.None;
-        return new ChatTurn(prompt, dropped, rendering, options, new ChatReplyParser(rendering, parseToolCalls));
+        return new ChatTurn(prompt, dropped, rendering, options, new ChatReplyParser(rendering, parseToolCalls, request.ParallelToolCalls));
     }
 
     public void Dispose() => Parser.Dispose();
+
+    // llama.cpp's reply-format grammar lets text of any length come before a required call (the reply need only end
+    // with one), and a small model can fill the whole token budget with it and never call. A required call starts at
+    // once here: the root rule loses its optional "until the call opens" text, keeping the reasoning before it.
+    private static string WithoutTextBeforeCalls(string grammar) => TextBeforeCallsInRoot().Replace(grammar, "$1", 1);
+
+    [GeneratedRegex(@"^(root ::= .*?) until-[0-9]+\?(?= )", RegexOptions.Multiline)]
+    private static partial Regex TextBeforeCallsInRoot();
 
     // As llama.cpp's common sampler turns triggers into the lazy grammar's patterns.
     private static string TriggerPattern(ChatGrammarTrigger trigger) => trigger.Type switch

@@ -158,6 +158,7 @@ public sealed partial class LlamaChatClient : IChatClient
         {
             // Batched: requests generate side by side, each in its own sequence; no queue for the context here.
             using ChatTurn turn = ChatTurn.Prepare(template, _model!.Tokenizer, request, generation, reasoningBudget, scheduler.ContextSizePerSequence, _options.HistoryPolicy);
+            LogPrompt(turn);
             await foreach (ChatResponseUpdate update in ToChatUpdates(turn, scheduler.StreamAsync(turn.Prompt, turn.Generation, cancellationToken), returnReasoning).ConfigureAwait(false))
             {
                 yield return update;
@@ -171,6 +172,7 @@ public sealed partial class LlamaChatClient : IChatClient
         {
             LlamaSession session = _session!;
             using ChatTurn turn = ChatTurn.Prepare(template, _model!.Tokenizer, request, generation, reasoningBudget, session.ContextSize, _options.HistoryPolicy);
+            LogPrompt(turn);
             await foreach (ChatResponseUpdate update in ToChatUpdates(turn, session.StreamAsync(turn.Prompt, turn.Generation, cancellationToken), returnReasoning).ConfigureAwait(false))
             {
                 yield return update;
@@ -322,6 +324,17 @@ public sealed partial class LlamaChatClient : IChatClient
 
         return template;
     }
+
+    private void LogPrompt(ChatTurn turn)
+    {
+        if (_logger.IsEnabled(LogLevel.Trace))
+        {
+            LogRenderedPrompt(_logger, turn.Prompt.Length, turn.Rendering.FormatName, turn.Rendering.Prompt);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Trace, Message = "Rendered prompt ({TokenCount} tokens, reply format {Format}):\n{Prompt}")]
+    private static partial void LogRenderedPrompt(ILogger logger, int tokenCount, string format, string prompt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model '{ModelPath}' has no chat template (tokenizer.chat_template); formatting chats as ChatML, as llama-server does. Set TemplateText or TemplateName if the model expects another format.")]
     private static partial void LogChatMLFallback(ILogger logger, string modelPath);
