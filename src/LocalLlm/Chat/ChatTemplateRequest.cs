@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
@@ -29,7 +30,11 @@ internal sealed record ChatTemplateRequest
     /// <summary>Extra template variables (llama-server's <c>chat_template_kwargs</c>), each a JSON value.</summary>
     public IReadOnlyDictionary<string, JsonElement> TemplateVariables { get; init; } = new Dictionary<string, JsonElement>();
 
-    /// <summary>The time templates see as "now" (e.g. Llama 3.1's date line); null for the clock's.</summary>
+    /// <summary>
+    /// The time templates see as "now", in its own offset: the <c>date_string</c> and <c>datetime</c> variables (e.g. Llama
+    /// 3.1's date line); null for the clock's. Templates that call <c>strftime_now</c> still see the clock: llama.cpp's
+    /// engine reads it directly.
+    /// </summary>
     public DateTimeOffset? Now { get; init; }
 
     public string ToJson(bool useJinja)
@@ -59,6 +64,14 @@ internal sealed record ChatTemplateRequest
             json.WriteString("reasoning_format", "auto");
             json.WriteBoolean("enable_thinking", EnableThinking);
             json.WriteStartObject("chat_template_kwargs");
+            if (Now is { } today)
+            {
+                // The pinned llama.cpp ignores its "now" input: it sets date_string and datetime from the clock, in
+                // llama-server's formats ("%d %b %Y", "%b %d %Y"), and lets template variables replace them.
+                WriteDateVariable(json, "date_string", today.ToString("dd MMM yyyy", CultureInfo.InvariantCulture));
+                WriteDateVariable(json, "datetime", today.ToString("MMM dd yyyy", CultureInfo.InvariantCulture));
+            }
+
             foreach ((string name, JsonElement value) in TemplateVariables)
             {
                 json.WriteString(name, value.GetRawText());
@@ -74,6 +87,15 @@ internal sealed record ChatTemplateRequest
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private void WriteDateVariable(Utf8JsonWriter json, string name, string date)
+    {
+        if (!TemplateVariables.ContainsKey(name))
+        {
+            // A JSON text, like every template variable; the date holds only letters, digits and spaces.
+            json.WriteString(name, $"\"{date}\"");
+        }
     }
 
     private static void WriteMessages(Utf8JsonWriter json, IReadOnlyList<LlamaChatMessage> messages)

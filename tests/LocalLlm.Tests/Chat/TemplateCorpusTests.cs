@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -252,6 +253,20 @@ public sealed class TemplateCorpusTests
 
             Assert.That(Encoding.UTF8.GetBytes(second), Is.EqualTo(Encoding.UTF8.GetBytes(first)), Path.GetFileName(path));
         }
+    }
+
+    // Templates that read the date from the date_string or datetime variable, and where they print it.
+    [TestCase("meta-llama-Llama-3.1-8B-Instruct.jinja", "Today Date: {0:dd MMM yyyy}\n")]
+    [TestCase("meta-llama-Llama-3.2-3B-Instruct.jinja", "Today Date: {0:dd MMM yyyy}\n")]
+    [TestCase("fireworks-ai-llama-3-firefunction-v2.jinja", "Today is {0:MMM dd yyyy}.")]
+    public void TheRequestsNow_IsTheDateTheTemplateShows(string file, string dateLine)
+    {
+        LlamaChatTemplate template = LlamaChatTemplate.FromText(File.ReadAllText(Path.Combine(TemplateDirectory, file)), _vocabulary);
+        Conversation conversation = Conversations.Single(c => c.Name == "tools-auto");
+
+        string prompt = template.Render(conversation.Request()).Prompt;
+
+        Assert.That(prompt, ContainsOrdinal(string.Format(CultureInfo.InvariantCulture, dateLine, FixedNow)));
     }
 
     private static SubstringConstraint ContainsOrdinal(string text) => new SubstringConstraint(text).Using(StringComparison.Ordinal);
