@@ -102,8 +102,8 @@ internal sealed class ChatReplyParser : IDisposable
     }
 
     /// <summary>
-    /// Parses the whole reply as final. When it does not match the format (a model that broke off mid-call), the raw
-    /// text is the answer and <paramref name="error"/> says why.
+    /// Parses the whole reply as final. When it does not match the format, <paramref name="error"/> says why and the
+    /// raw text is the answer, unless the model broke off mid-call: then the answer and the calls parsed so far.
     /// </summary>
     public ChatReply Complete(out string? error)
     {
@@ -116,14 +116,20 @@ internal sealed class ChatReplyParser : IDisposable
         catch (NativeChatLayerException ex)
         {
             error = ex.Message;
+            ParsedReply? partial;
             try
             {
-                parsed = Parse(isPartial: true);
+                partial = Parse(isPartial: true);
             }
             catch (NativeChatLayerException)
             {
-                parsed = new ParsedReply(Encoding.UTF8.GetString(_utf8.WrittenSpan), string.Empty, []);
+                partial = null;
             }
+
+            // The partial parse keeps a call the model broke off. Without one it is no answer: llama.cpp maps only
+            // what parsed before the point of failure, so plain text the format cannot place (a '{' in a Llama 3
+            // answer with tools offered) would come back empty.
+            parsed = partial is { ToolCalls.Count: > 0 } ? partial : new ParsedReply(Encoding.UTF8.GetString(_utf8.WrittenSpan), string.Empty, []);
         }
 
         LlamaToolCall[] calls = [.. parsed.ToolCalls.Take(_allowMultipleCalls ? int.MaxValue : 1).Select(c => c with { Id = c.Id.Length > 0 ? c.Id : NewCallId() })];
