@@ -72,20 +72,25 @@ internal static class ChatGrammarSampler
         List<int[]> ends = [.. chat.ThinkingEndTags.Where(t => t.Length > 0).Select(t => tokenizer.Tokenize(t, addSpecial: false, parseSpecial: true))];
         int[] message = chat.ReasoningBudgetMessage.Length > 0 ? tokenizer.Tokenize(chat.ReasoningBudgetMessage, addSpecial: false, parseSpecial: true) : [];
         int[] forced = [.. message, .. ends[0]];
+        // A prompt that already opened the block (a generation prompt ending in <think>) starts the count at once: matching
+        // the tag's tokens inside the prompt's tokens fails where the tokenizer merges the tag with what follows it.
+        bool opened = chat.GenerationPrompt.TrimEnd().EndsWith(chat.ThinkingStartTag.Trim(), StringComparison.Ordinal);
         SafeLlamaSamplerHandle budget;
         try
         {
-            budget = NativeChatLayer.CreateReasoningBudget(tokenizer.Vocabulary, start, ends, forced, chat.ReasoningBudget ?? int.MaxValue, inReasoning: false);
+            budget = NativeChatLayer.CreateReasoningBudget(tokenizer.Vocabulary, start, ends, forced, chat.ReasoningBudget ?? int.MaxValue, inReasoning: opened);
         }
         catch (NativeChatLayerException ex)
         {
             throw new LlamaException($"llama.cpp could not create the reasoning budget sampler: {ex.Message}");
         }
 
-        // The prompt may already have opened the reasoning block (a generation prompt ending in <think>).
-        foreach (int token in prefill)
+        if (!opened)
         {
-            NativeMethods.llama_sampler_accept(budget, token);
+            foreach (int token in prefill)
+            {
+                NativeMethods.llama_sampler_accept(budget, token);
+            }
         }
 
         return budget;
