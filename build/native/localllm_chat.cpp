@@ -10,7 +10,6 @@
 #include "log.h"
 #include "reasoning-budget.h"
 
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -136,7 +135,8 @@ int localllm_chat_templates_describe(const localllm_chat_templates * templates, 
 // inputs_json: {"messages": [OpenAI chat messages], "tools": [OpenAI tools], "tool_choice": "auto"|"required"|"none",
 //  "parallel_tool_calls": bool, "json_schema": object, "grammar": GBNF, "add_generation_prompt": bool,
 //  "use_jinja": bool, "reasoning_format": "auto"|"none"|"deepseek"|"deepseek-legacy", "enable_thinking": bool,
-//  "chat_template_kwargs": {name: JSON text}, "now": unix seconds}; every field but messages is optional.
+//  "chat_template_kwargs": {name: JSON text}}; every field but messages is optional. (llama.cpp's inputs.now is not
+//  sent: the pinned version reads the clock instead, so the managed side passes a date as template variables.)
 // out_json: common_chat_params as JSON (see the managed NativeChatLayer for the fields).
 int localllm_chat_templates_apply(const localllm_chat_templates * templates, const char * inputs_json, char ** out_json,
                                   char ** error) {
@@ -163,9 +163,6 @@ int localllm_chat_templates_apply(const localllm_chat_templates * templates, con
             for (const auto & [name, value] : request.at("chat_template_kwargs").items()) {
                 inputs.chat_template_kwargs[name] = value.get<std::string>();
             }
-        }
-        if (request.contains("now")) {
-            inputs.now = std::chrono::system_clock::time_point(std::chrono::seconds(request.at("now").get<int64_t>()));
         }
 
         common_chat_params params = common_chat_templates_apply(templates->templates.get(), inputs);

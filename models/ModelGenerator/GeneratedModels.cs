@@ -57,7 +57,7 @@ public static class GeneratedModels
         ArgumentNullException.ThrowIfNull(spec);
         string directory = Path.GetFullPath(outputDirectory ?? DefaultOutputDirectory);
         string vocabularyPath = Path.Combine(LlamaCppSourceDirectory, "models", $"ggml-vocab-{spec.Vocabulary}.gguf");
-        string? chatTemplate = spec.Architecture == "llama" ? File.ReadAllText(RequireFile($"models/templates/{spec.ChatTemplateFile}")) : null;
+        string? chatTemplate = spec.Architecture == "llama" && spec.ChatTemplateFile is { } templateFile ? File.ReadAllText(RequireFile($"models/templates/{templateFile}")) : null;
         string hash = Hash(DescribeRecipe(spec), HashFile(RequireFile($"models/ggml-vocab-{spec.Vocabulary}.gguf")), chatTemplate ?? string.Empty);
         string path = Path.Combine(directory, $"{spec.FileStem}-{hash}.gguf");
         if (File.Exists(path))
@@ -69,7 +69,7 @@ public static class GeneratedModels
         GgufFile vocabulary = GgufFile.Read(vocabularyPath);
         GgufWriter writer = spec.Architecture switch
         {
-            "llama" => LlamaModelBuilder.Build(spec, vocabulary, chatTemplate!),
+            "llama" => LlamaModelBuilder.Build(spec, vocabulary, chatTemplate),
             "bert" => BertModelBuilder.Build(spec, vocabulary),
             _ => throw new ArgumentException($"The generator cannot build the architecture '{spec.Architecture}'; use llama or bert.", nameof(spec)),
         };

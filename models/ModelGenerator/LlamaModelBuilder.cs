@@ -14,7 +14,7 @@ internal static class LlamaModelBuilder
     /// <summary>LLAMA_FTYPE_MOSTLY_F16.</summary>
     private const uint FileTypeMostlyF16 = 1;
 
-    public static GgufWriter Build(ModelSpec spec, GgufFile vocabulary, string chatTemplate)
+    public static GgufWriter Build(ModelSpec spec, GgufFile vocabulary, string? chatTemplate)
     {
         var writer = new GgufWriter();
         string arch = spec.Architecture;
@@ -44,8 +44,11 @@ internal static class LlamaModelBuilder
         }
 
         writer.SetMetadata("tokenizer.ggml.eos_token_id", EndOfTurnTokenId)
-            .SetMetadata("tokenizer.ggml.eot_token_id", EndOfTurnTokenId)
-            .SetMetadata("tokenizer.chat_template", chatTemplate);
+            .SetMetadata("tokenizer.ggml.eot_token_id", EndOfTurnTokenId);
+        if (chatTemplate is not null)
+        {
+            writer.SetMetadata("tokenizer.chat_template", chatTemplate);
+        }
 
         long embd = spec.EmbeddingLength;
         long kvWidth = (long)spec.HeadLength * spec.KeyValueHeadCount;

@@ -57,9 +57,9 @@ public sealed record ModelSpec(
 
     /// <summary>
     /// Gets the chat template written into <c>tokenizer.chat_template</c>: a file under the llama.cpp tree's
-    /// <c>models/templates/</c> (llama architecture only). Default: Llama 3.2 Instruct's.
+    /// <c>models/templates/</c> (llama architecture only), or null for a model without one. Default: Llama 3.2 Instruct's.
     /// </summary>
-    public string ChatTemplateFile { get; init; } = "meta-llama-Llama-3.2-3B-Instruct.jinja";
+    public string? ChatTemplateFile { get; init; } = "meta-llama-Llama-3.2-3B-Instruct.jinja";
 
     /// <summary>The size of one attention head (n_embd / n_head).</summary>
     public int HeadLength => EmbeddingLength / HeadCount;

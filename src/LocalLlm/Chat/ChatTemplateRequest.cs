@@ -78,11 +78,6 @@ internal sealed record ChatTemplateRequest
             }
 
             json.WriteEndObject();
-            if (Now is { } now)
-            {
-                json.WriteNumber("now", now.ToUnixTimeSeconds());
-            }
-
             json.WriteEndObject();
         }
 
