@@ -22,6 +22,7 @@ internal sealed record BenchmarkSettings
           --diagnose             instead: split the SDK's per-token overhead on tiny into its parts (uses --tiny-reps)
           --batched              instead: continuous batching, 1-8 streams (see BatchedBenchmark.cs for its options)
           --grammar              instead: per-token sampling cost with the JSON grammar (see GrammarSamplingBenchmark.cs)
+          --chat                 instead: what chat templating and reply parsing add per request and per token (see ChatTemplatingBenchmark.cs)
         """;
 
     public IReadOnlyList<string> Models { get; init; } = ["tiny", "small", "1b"];

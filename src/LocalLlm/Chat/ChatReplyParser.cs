@@ -57,6 +57,9 @@ internal sealed class ChatReplyParser : IDisposable
     /// <summary>Gets how many times the whole text was parsed (for the benchmark).</summary>
     public int FullParses { get; private set; }
 
+    /// <summary>Gets a value indicating whether every piece is parsed in full, as llama-server does (the benchmark's baseline).</summary>
+    public bool ParseEveryPiece { get; init; }
+
     /// <summary>Gets a value indicating whether the reply is still in its reasoning: none of the answer and no tool call yet.</summary>
     public bool InReasoning => _reasoning.Length > 0 && _content.Length == 0 && _toolCallCount == 0;
 
@@ -72,7 +75,7 @@ internal sealed class ChatReplyParser : IDisposable
         Encoding.UTF8.GetBytes(text, _utf8.GetSpan(byteCount));
         _utf8.Advance(byteCount);
 
-        if (_parsedOnce && _following != Field.None && !char.IsWhiteSpace(text[^1]) && text.AsSpan().IndexOfAny(_markup) < 0)
+        if (!ParseEveryPiece && _parsedOnce && _following != Field.None && !char.IsWhiteSpace(text[^1]) && text.AsSpan().IndexOfAny(_markup) < 0)
         {
             (_following == Field.Content ? _content : _reasoning).Append(text);
             return _following == Field.Content ? new ChatReplyDelta(text, string.Empty) : new ChatReplyDelta(string.Empty, text);

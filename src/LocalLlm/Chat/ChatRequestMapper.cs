@@ -86,14 +86,14 @@ internal static class ChatRequestMapper
         }
 
         List<LlamaChatTool> tools = [.. (options.Tools ?? []).OfType<AIFunctionDeclaration>().Select(f => new LlamaChatTool(f.Name, f.Description, f.JsonSchema))];
-        ChatToolChoice choice = ChatToolChoice.Auto;
+        LlamaToolChoice choice = LlamaToolChoice.Auto;
         switch (options.ToolMode)
         {
             case NoneChatToolMode:
-                choice = ChatToolChoice.None;
+                choice = LlamaToolChoice.None;
                 break;
             case RequiredChatToolMode required when tools.Count > 0:
-                choice = ChatToolChoice.Required;
+                choice = LlamaToolChoice.Required;
                 if (required.RequiredFunctionName is { } name)
                 {
                     // The reply-format grammar offers exactly the tools it is given: one tool, one possible call.
@@ -122,7 +122,7 @@ internal static class ChatRequestMapper
             }
         }
 
-        if (tools.Count > 0 && choice != ChatToolChoice.None && options.AdditionalProperties?.ContainsKey("grammar") == true)
+        if (tools.Count > 0 && choice != LlamaToolChoice.None && options.AdditionalProperties?.ContainsKey("grammar") == true)
         {
             throw new ArgumentException("Tools cannot be combined with a 'grammar' of your own: the reply format brings its own.", nameof(options));
         }

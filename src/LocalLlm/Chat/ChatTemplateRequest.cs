@@ -15,7 +15,7 @@ internal sealed record ChatTemplateRequest
 
     public IReadOnlyList<LlamaChatTool> Tools { get; init; } = [];
 
-    public ChatToolChoice ToolChoice { get; init; } = ChatToolChoice.Auto;
+    public LlamaToolChoice ToolChoice { get; init; } = LlamaToolChoice.Auto;
 
     public bool ParallelToolCalls { get; init; }
 
@@ -51,7 +51,7 @@ internal sealed record ChatTemplateRequest
                 WriteTools(json, Tools);
             }
 
-            json.WriteString("tool_choice", ToolChoice switch { ChatToolChoice.Required => "required", ChatToolChoice.None => "none", _ => "auto" });
+            json.WriteString("tool_choice", ToolChoice switch { LlamaToolChoice.Required => "required", LlamaToolChoice.None => "none", _ => "auto" });
             json.WriteBoolean("parallel_tool_calls", ParallelToolCalls);
             if (JsonSchema is { } schema)
             {
@@ -174,12 +174,4 @@ internal sealed record ChatTemplateRequest
 
         json.WriteEndArray();
     }
-}
-
-/// <summary>Whether the model may, must or must not call a tool (llama-server's <c>tool_choice</c>).</summary>
-internal enum ChatToolChoice
-{
-    Auto,
-    Required,
-    None,
 }

@@ -51,13 +51,13 @@ internal sealed partial class ChatTurn : IDisposable
         (int[] prompt, ChatTemplateRendering rendering) = ChatPrompt.Build(
             template, tokenizer, request, contextSize, ChatPrompt.Reserve(generation.MaxTokens, contextSize), policy, out int dropped);
 
-        if (request.ToolChoice == ChatToolChoice.Required && request.Tools.Count > 0 && rendering.Grammar.Length == 0)
+        if (request.ToolChoice == LlamaToolChoice.Required && request.Tools.Count > 0 && rendering.Grammar.Length == 0)
         {
             throw new LlamaChatTemplateException(
                 $"A tool call is required, but the chat template ({template}) has no tool-call format llama.cpp can constrain; use ToolMode Auto, or a template that supports tool calls.");
         }
 
-        string grammar = request.ToolChoice == ChatToolChoice.Required ? WithoutTextBeforeCalls(rendering.Grammar) : rendering.Grammar;
+        string grammar = request.ToolChoice == LlamaToolChoice.Required ? WithoutTextBeforeCalls(rendering.Grammar) : rendering.Grammar;
         var constraints = new ChatConstraints
         {
             Grammar = grammar.Length > 0 ? grammar : null,
@@ -84,7 +84,7 @@ internal sealed partial class ChatTurn : IDisposable
             ParseSpecialTokens = generation.ParseSpecialTokens,
         };
 
-        bool parseToolCalls = request.Tools.Count > 0 && request.ToolChoice != ChatToolChoice.None;
+        bool parseToolCalls = request.Tools.Count > 0 && request.ToolChoice != LlamaToolChoice.None;
         return new ChatTurn(prompt, dropped, rendering, options, new ChatReplyParser(rendering, parseToolCalls, request.ParallelToolCalls));
     }
 

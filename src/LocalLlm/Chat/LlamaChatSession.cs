@@ -107,8 +107,9 @@ public sealed class LlamaChatSession : IDisposable
         {
             Messages = _history,
             Tools = [.. _options.Tools],
+            ToolChoice = _options.ToolChoice,
             EnableThinking = _options.EnableThinking,
-            ParallelToolCalls = _template.SupportsParallelToolCalls,
+            ParallelToolCalls = _options.AllowMultipleToolCalls ?? _template.SupportsParallelToolCalls,
         };
 
         using ChatTurn turn = ChatTurn.Prepare(_template, Session.Model.Tokenizer, request, options, _options.ReasoningBudget, Session.ContextSize, _options.HistoryPolicy);

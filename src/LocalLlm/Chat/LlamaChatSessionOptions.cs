@@ -18,6 +18,12 @@ public sealed class LlamaChatSessionOptions
     /// <summary>Gets the tools the model may call; a reply that calls them ends with <see cref="LlamaChatUpdate.ToolCalls"/>. Default: none.</summary>
     public IList<LlamaChatTool> Tools { get; } = [];
 
+    /// <summary>Gets or sets whether the model may, must or must not call one of <see cref="Tools"/>. Default: <see cref="LlamaToolChoice.Auto"/>.</summary>
+    public LlamaToolChoice ToolChoice { get; set; } = LlamaToolChoice.Auto;
+
+    /// <summary>Gets or sets whether one reply may call several tools; null for what the template supports. Default: null.</summary>
+    public bool? AllowMultipleToolCalls { get; set; }
+
     /// <summary>Gets or sets a value indicating whether the template's thinking is on (llama-server's <c>enable_thinking</c>). Default: true.</summary>
     public bool EnableThinking { get; set; } = true;
 

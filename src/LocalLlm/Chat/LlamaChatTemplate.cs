@@ -115,7 +115,7 @@ public sealed class LlamaChatTemplate
     /// <summary>Renders a request with llama.cpp's chat layer: the prompt, and the grammar, stops and parser of the reply.</summary>
     internal ChatTemplateRendering Render(ChatTemplateRequest request)
     {
-        if (IsBuiltInName && request.Tools.Count > 0 && request.ToolChoice != ChatToolChoice.None)
+        if (IsBuiltInName && request.Tools.Count > 0 && request.ToolChoice != LlamaToolChoice.None)
         {
             throw new LlamaChatTemplateException(
                 $"The built-in template '{Source}' cannot offer tools to the model; use the model's own Jinja template (LlamaChatTemplate.FromModel or FromText).");

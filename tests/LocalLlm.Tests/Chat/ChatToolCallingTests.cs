@@ -1,4 +1,3 @@
-using LocalLlm.ModelGenerator;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
@@ -8,27 +7,15 @@ namespace LocalLlm.Tests.Chat;
 /// Tool calling through Microsoft.Extensions.AI end to end, on a generated model (random weights, Llama 3 tokenizer)
 /// carrying Qwen2.5's real chat template (Hermes-style <c>&lt;tool_call&gt;</c> calls).
 /// </summary>
-public sealed class ChatToolCallingTests
+public sealed class ChatToolCallingTests() : TemplatedModelFixture("Qwen-Qwen2.5-7B-Instruct.jinja", "qwentmpl")
 {
-    private LlamaModel _model = null!;
-
-    [OneTimeSetUp]
-    public async Task LoadModel()
-    {
-        ModelSpec spec = ModelSpec.For(ModelShape.Tiny) with { ChatTemplateFile = "Qwen-Qwen2.5-7B-Instruct.jinja", Variant = "qwentmpl" };
-        _model = await LlamaModel.LoadAsync(GeneratedModels.Ensure(spec));
-    }
-
-    [OneTimeTearDown]
-    public void DisposeModel() => _model?.Dispose();
-
     [TestCase(false)]
     [TestCase(true)]
     public async Task UseFunctionInvocation_WithAToolRequired_CallsTheFunction_RendersItsResult_AndAnswers(bool streaming)
     {
         using var logs = new RecordingLoggerProvider();
         using ILoggerFactory loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
-        using var llama = new LlamaChatClient(_model, new LlamaChatClientOptions { Context = new LlamaContextOptions { ContextSize = 2048, ThreadCount = 2 } }, loggerFactory);
+        using var llama = new LlamaChatClient(Model, new LlamaChatClientOptions { Context = new LlamaContextOptions { ContextSize = 2048, ThreadCount = 2 } }, loggerFactory);
         var invocations = new List<string>();
         // An enum argument keeps a random-weight model's call short: free text in a string runs until the token limit.
         AIFunction getTime = AIFunctionFactory.Create(
@@ -77,7 +64,7 @@ public sealed class ChatToolCallingTests
     [Test]
     public async Task Streaming_AToolCall_ArrivesAsFunctionCallContentInTheLastUpdate_WithFinishReasonToolCalls()
     {
-        using var client = new LlamaChatClient(_model, new LlamaChatClientOptions { Context = new LlamaContextOptions { ContextSize = 2048, ThreadCount = 2 } });
+        using var client = new LlamaChatClient(Model, new LlamaChatClientOptions { Context = new LlamaContextOptions { ContextSize = 2048, ThreadCount = 2 } });
         AIFunction weather = AIFunctionFactory.Create((Zone city, int days) => "sunny", "get_weather", "Weather forecast");
         var options = new ChatOptions
         {
@@ -111,7 +98,7 @@ public sealed class ChatToolCallingTests
     [Test]
     public async Task ToolModeNone_OffersNoCall_AndTheReplyIsText()
     {
-        using var client = new LlamaChatClient(_model, new LlamaChatClientOptions { Context = new LlamaContextOptions { ContextSize = 2048, ThreadCount = 2 } });
+        using var client = new LlamaChatClient(Model, new LlamaChatClientOptions { Context = new LlamaContextOptions { ContextSize = 2048, ThreadCount = 2 } });
         AIFunction weather = AIFunctionFactory.Create((string city) => "sunny", "get_weather");
 
         ChatResponse response = await client.GetResponseAsync("Weather in Oslo?", new ChatOptions { Tools = [weather], ToolMode = ChatToolMode.None, MaxOutputTokens = 12, Temperature = 0 });
@@ -126,7 +113,7 @@ public sealed class ChatToolCallingTests
     {
         using var logs = new RecordingLoggerProvider();
         using ILoggerFactory loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
-        using var client = new LlamaChatClient(_model, new LlamaChatClientOptions { Context = new LlamaContextOptions { ContextSize = 2048, ThreadCount = 2 } }, loggerFactory);
+        using var client = new LlamaChatClient(Model, new LlamaChatClientOptions { Context = new LlamaContextOptions { ContextSize = 2048, ThreadCount = 2 } }, loggerFactory);
         ChatMessage[] history =
         [
             new(ChatRole.User, "Weather in Oslo?"),

@@ -1,4 +1,3 @@
-using LocalLlm.ModelGenerator;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
@@ -9,20 +8,8 @@ namespace LocalLlm.Tests.Chat;
 /// template, which opens the reasoning block itself (the prompt ends in <c>&lt;think&gt;</c>); the reasoning budget
 /// then decides where it closes.
 /// </summary>
-public sealed class ReasoningTests
+public sealed class ReasoningTests() : TemplatedModelFixture("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja", "r1tmpl")
 {
-    private LlamaModel _model = null!;
-
-    [OneTimeSetUp]
-    public async Task LoadModel()
-    {
-        ModelSpec spec = ModelSpec.For(ModelShape.Tiny) with { ChatTemplateFile = "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja", Variant = "r1tmpl" };
-        _model = await LlamaModel.LoadAsync(GeneratedModels.Ensure(spec));
-    }
-
-    [OneTimeTearDown]
-    public void DisposeModel() => _model?.Dispose();
-
     [Test]
     public async Task ThinkingStreamsAsTextReasoningContent_ApartFromTheAnswer_AndIsCounted()
     {
@@ -40,7 +27,7 @@ public sealed class ReasoningTests
         string reasoning = string.Concat(updates.SelectMany(u => u.Contents).OfType<TextReasoningContent>().Select(r => r.Text));
         string answer = string.Concat(updates.Select(u => u.Text));
         UsageDetails usage = updates[^1].Contents.OfType<UsageContent>().Single().Details;
-        int endTagTokens = _model.Tokenizer.Tokenize("</think>", addSpecial: false, parseSpecial: true).Length;
+        int endTagTokens = Model.Tokenizer.Tokenize("</think>", addSpecial: false, parseSpecial: true).Length;
         Assert.Multiple(() =>
         {
             Assert.That(reasoning, Is.Not.Empty);
@@ -99,7 +86,7 @@ public sealed class ReasoningTests
     [Test]
     public async Task AChatSession_KeepsTheReasoningInItsHistory()
     {
-        using var chat = new LlamaChatSession(_model, new LlamaChatSessionOptions { Context = new LlamaContextOptions { ContextSize = 1024, ThreadCount = 2 }, ReasoningBudget = 4 });
+        using var chat = new LlamaChatSession(Model, new LlamaChatSessionOptions { Context = new LlamaContextOptions { ContextSize = 1024, ThreadCount = 2 }, ReasoningBudget = 4 });
         var reasoning = new System.Text.StringBuilder();
         var answer = new System.Text.StringBuilder();
 
@@ -120,6 +107,6 @@ public sealed class ReasoningTests
         var provider = new RecordingLoggerProvider();
         logs = provider;
         ILoggerFactory loggerFactory = LoggerFactory.Create(b => b.AddProvider(provider).SetMinimumLevel(LogLevel.Trace));
-        return new LlamaChatClient(_model, new LlamaChatClientOptions { Context = new LlamaContextOptions { ContextSize = 1024, ThreadCount = 2 } }, loggerFactory);
+        return new LlamaChatClient(Model, new LlamaChatClientOptions { Context = new LlamaContextOptions { ContextSize = 1024, ThreadCount = 2 } }, loggerFactory);
     }
 }

@@ -60,14 +60,14 @@ public sealed class TemplateCorpusTests
             LlamaChatMessage.Assistant("Seven is a prime number."),
             LlamaChatMessage.User("Name another one, please."),
         ]),
-        new("tools-auto", [LlamaChatMessage.User("What is the weather in Paris, and what time is it in Tokyo?")], Tools, ChatToolChoice.Auto),
-        new("tools-required", [LlamaChatMessage.User("What is the weather in Paris, and what time is it in Tokyo?")], Tools, ChatToolChoice.Required),
+        new("tools-auto", [LlamaChatMessage.User("What is the weather in Paris, and what time is it in Tokyo?")], Tools, LlamaToolChoice.Auto),
+        new("tools-required", [LlamaChatMessage.User("What is the weather in Paris, and what time is it in Tokyo?")], Tools, LlamaToolChoice.Required),
         new("tool-call+result",
         [
             LlamaChatMessage.User("What is the weather in the French capital right now?"),
             LlamaChatMessage.Assistant(string.Empty) with { ToolCalls = [new LlamaToolCall(CallId, "get_weather", """{"location":"Paris","unit":"celsius"}""")] },
             LlamaChatMessage.Tool(CallId, ToolResult, "get_weather"),
-        ], Tools, ChatToolChoice.Auto),
+        ], Tools, LlamaToolChoice.Auto),
         new("reasoning-history",
         [
             LlamaChatMessage.User("Is 17 a prime number?"),
@@ -194,7 +194,7 @@ public sealed class TemplateCorpusTests
                         }
                     }
 
-                    if (conversation.ToolChoice == ChatToolChoice.Required)
+                    if (conversation.ToolChoice == LlamaToolChoice.Required)
                     {
                         if (template.SupportsToolCalls)
                         {
@@ -366,7 +366,7 @@ public sealed class TemplateCorpusTests
         return [.. literals.Where(l => l.Length > 3).Distinct(StringComparer.Ordinal)];
     }
 
-    private sealed record Conversation(string Name, LlamaChatMessage[] Messages, LlamaChatTool[]? OfferedTools = null, ChatToolChoice ToolChoice = ChatToolChoice.Auto)
+    private sealed record Conversation(string Name, LlamaChatMessage[] Messages, LlamaChatTool[]? OfferedTools = null, LlamaToolChoice ToolChoice = LlamaToolChoice.Auto)
     {
         public LlamaChatTool[] Tools => OfferedTools ?? [];
 
