@@ -1,12 +1,13 @@
 // A console chat on the Generic Host: AddLocalLlm registers an IChatClient, and each reply is streamed as it arrives.
+// When the model's chat template can show it tools, it is offered two (the current time, a calculator) and
+// UseFunctionInvocation runs the calls it makes; each call and its result are shown, and reasoning is shown dimmed.
 //
-//   dotnet run --project samples/Chat -- [--model path/to/model.gguf] [--system "You are a terse assistant."] [--context 4096]
+//   dotnet run --project samples/Chat -- [--model path/to/model.gguf] [--system "You are a terse assistant."] [--context 4096] [--no-tools]
 //   printf 'hello\n/stats\n/exit\n' | dotnet run --project samples/Chat      # input may be piped
 //
 // Commands: /reset forgets the conversation, /stats shows tokens, speed and context used, /exit quits (so does the
 // end of input). Ctrl+C stops the reply being written, not the program.
 using System.Globalization;
-using System.Text;
 using LocalLlm;
 using LocalLlm.ModelGenerator;
 using Microsoft.Extensions.AI;
@@ -16,10 +17,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Spectre.Console;
 
-const string Usage = "Usage: Chat [--model <path.gguf>] [--system \"<prompt>\"] [--context <tokens>]";
+const string Usage = "Usage: Chat [--model <path.gguf>] [--system \"<prompt>\"] [--context <tokens>] [--no-tools]";
 string? modelPath = null;
 string? systemPrompt = null;
 int? contextSize = null;
+bool toolsWanted = true;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -27,6 +29,7 @@ for (int i = 0; i < args.Length; i++)
         case "--model" when i + 1 < args.Length: modelPath = args[++i]; break;
         case "--system" when i + 1 < args.Length: systemPrompt = args[++i]; break;
         case "--context" when i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out int tokens): contextSize = tokens; i++; break;
+        case "--no-tools": toolsWanted = false; break;
         default:
             Console.Error.WriteLine($"Unexpected argument, or a missing or invalid value: '{args[i]}'. {Usage}");
             return 2;
@@ -52,9 +55,13 @@ builder.Services.AddLocalLlm(o =>
 });
 using IHost host = builder.Build();
 
+LlamaChatTemplate startTemplate;
 try
 {
     await AnsiConsole.Status().StartAsync($"Loading {Path.GetFileName(modelPath)}...", _ => host.StartAsync());
+    // The chat client renders with the model's own template (this sample names no other), but only reads it on the
+    // first request; reading it here too tells us now whether the model can be offered tools.
+    startTemplate = LlamaChatTemplate.FromModel(host.Services.GetRequiredService<LlamaModel>());
 }
 catch (Exception ex) when (ex is OptionsValidationException or LlamaException or IOException or UnauthorizedAccessException)
 {
@@ -62,10 +69,18 @@ catch (Exception ex) when (ex is OptionsValidationException or LlamaException or
     return 1;
 }
 
-IChatClient chat = host.Services.GetRequiredService<IChatClient>();
+// The function-invoking client runs the tool calls the model makes and sends their results back for its answer.
+IChatClient llama = host.Services.GetRequiredService<IChatClient>();
+IChatClient chat = new ChatClientBuilder(llama).UseFunctionInvocation().Build();
+LlamaChatClient? llamaClient = chat.GetService<LlamaChatClient>();
 LlamaModelMetadata metadata = host.Services.GetRequiredService<LlamaModel>().Metadata;
 int context = contextSize ?? Math.Min(metadata.TrainedContextLength, LlamaContextOptions.DefaultContextSizeLimit);
 AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"[grey]{metadata.Architecture} model, {metadata.ParameterCount:N0} parameters, {context}-token context. Commands: /reset /stats /exit; Ctrl+C stops a reply.[/]");
+AnsiConsole.MarkupLine(
+    !toolsWanted ? "[grey]Tools off (--no-tools).[/]"
+    : startTemplate.SupportsTools ? $"[grey]Tools on: {string.Join(", ", DemoTools.All.Select(t => t.Name))} (--no-tools turns them off).[/]"
+    : "[grey]Tools off: this model's chat template cannot show it tools.[/]");
+var toolOptions = new ChatOptions { Tools = DemoTools.All, ToolMode = ChatToolMode.Auto };
 
 // The whole conversation goes to the client each turn; it re-evaluates only what follows the prefix it has cached.
 List<ChatMessage> history = StartConversation(systemPrompt);
@@ -112,7 +127,9 @@ while (true)
 
     history.Add(new ChatMessage(ChatRole.User, line));
     AnsiConsole.Markup("[bold green]llm>[/] ");
-    var text = new StringBuilder();
+    // Decided per request from the template the client uses (set once the first request has loaded it).
+    ChatOptions? options = toolsWanted && (llamaClient?.Template ?? startTemplate).SupportsTools ? toolOptions : null;
+    var writer = new ReplyWriter();
     using (var cancellation = new CancellationTokenSource())
     {
         lock (gate)
@@ -122,15 +139,14 @@ while (true)
 
         try
         {
-            await foreach (ChatResponseUpdate update in chat.GetStreamingResponseAsync(history, cancellationToken: cancellation.Token))
+            await foreach (ChatResponseUpdate update in chat.GetStreamingResponseAsync(history, options, cancellation.Token))
             {
-                AnsiConsole.Write(new Text(update.Text));
-                text.Append(update.Text);
+                writer.Write(update);
             }
         }
         catch (OperationCanceledException)
         {
-            AnsiConsole.Markup(" [grey](stopped)[/]");
+            writer.Stopped();
         }
         finally
         {
@@ -141,8 +157,8 @@ while (true)
         }
     }
 
-    AnsiConsole.WriteLine();
-    history.Add(new ChatMessage(ChatRole.Assistant, text.ToString()));      // what was shown, even if stopped early
+    writer.Finish();
+    history.AddRange(writer.ToMessages());                                   // what was shown, even if stopped early
 }
 
 await host.StopAsync();
