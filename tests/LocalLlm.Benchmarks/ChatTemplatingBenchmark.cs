@@ -43,20 +43,21 @@ internal static class ChatTemplatingBenchmark
         {
             LlamaChatTemplate template = LlamaChatTemplate.FromText(File.ReadAllText(Path.Combine(LocalLlm.ModelGenerator.GeneratedModels.LlamaCppSourceDirectory, "models", "templates", templateFile)), model);
             ChatTemplateRequest request = Request();
-            int[] reply = Reply(model.Tokenizer, replyTokens, thinking);
+            (int[] reply, int callStart) = Reply(model.Tokenizer, replyTokens, thinking);
 
             double prepare = Median(reps, () => Time(() => ChatTurn.Prepare(template, model.Tokenizer, request, new LlamaGenerationOptions(), null, 8192, LlamaChatHistoryPolicy.Fail).Dispose()));
             double render = Median(reps, () => Time(() => template.Render(request)));
-            PerToken fast = Median(reps, () => Stream(template, model.Tokenizer, request, reply, parseEveryPiece: false));
-            PerToken every = Median(reps, () => Stream(template, model.Tokenizer, request, reply, parseEveryPiece: true));
+            PerToken fast = Median(reps, () => Stream(template, model.Tokenizer, request, reply, callStart, parseEveryPiece: false));
+            PerToken every = Median(reps, () => Stream(template, model.Tokenizer, request, reply, callStart, parseEveryPiece: true));
 
             Console.WriteLine();
             Console.WriteLine($"{label}: prompt {ChatTurn.Prepare(template, model.Tokenizer, request, new LlamaGenerationOptions(), null, 8192, LlamaChatHistoryPolicy.Fail).Prompt.Length} tokens, reply {reply.Length} tokens");
             Console.WriteLine($"  per request: render {render:F2} ms, render + tokenize + grammar + parser {prepare:F2} ms");
-            Console.WriteLine("  per token (µs)                          tokens 1-100  middle 100  last 100   mean   full parses");
-            Console.WriteLine($"  LocalLlm (full parse only near markup)  {fast.First,12:F1}  {fast.Middle,10:F1}  {fast.Last,8:F1}  {fast.Mean,5:F1}   {fast.FullParses,6}");
-            Console.WriteLine($"  parse at every token (llama-server)     {every.First,12:F1}  {every.Middle,10:F1}  {every.Last,8:F1}  {every.Mean,5:F1}   {every.FullParses,6}");
-            Console.WriteLine($"  last 100 / first 100: LocalLlm {fast.Last / fast.First:F2}, every token {every.Last / every.First:F2}; whole reply {fast.TotalMs:F1} ms vs {every.TotalMs:F1} ms");
+            Console.WriteLine($"  per token (µs), text tokens 1-{callStart}, then the {reply.Length - callStart}-token call");
+            Console.WriteLine("                                          first 100  middle 100  last 100 of text   call tokens   mean   full parses");
+            Console.WriteLine($"  LocalLlm (full parse only near markup)  {fast.First,9:F1}  {fast.Middle,10:F1}  {fast.Last,17:F1}   {fast.Call,11:F1}  {fast.Mean,5:F1}   {fast.FullParses,6}");
+            Console.WriteLine($"  parse at every token (llama-server)     {every.First,9:F1}  {every.Middle,10:F1}  {every.Last,17:F1}   {every.Call,11:F1}  {every.Mean,5:F1}   {every.FullParses,6}");
+            Console.WriteLine($"  text, last 100 / first 100: LocalLlm {fast.Last / fast.First:F2}, every token {every.Last / every.First:F2}; whole reply {fast.TotalMs:F1} ms vs {every.TotalMs:F1} ms");
         }
 
         return 0;
@@ -69,8 +70,8 @@ internal static class ChatTemplatingBenchmark
         ParallelToolCalls = true,
     };
 
-    // About replyTokens tokens of prose (half of it reasoning when thinking), then a tool call.
-    private static int[] Reply(LlamaTokenizer tokenizer, int replyTokens, bool thinking)
+    // About replyTokens tokens of prose (half of it reasoning when thinking), then a tool call; and where the call starts.
+    private static (int[] Tokens, int CallStart) Reply(LlamaTokenizer tokenizer, int replyTokens, bool thinking)
     {
         const string call = "\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Cusco\", \"days\": 3}}\n</tool_call>";
         int callTokens = tokenizer.Tokenize(call, addSpecial: false, parseSpecial: true).Length;
@@ -90,10 +91,10 @@ internal static class ChatTemplatingBenchmark
             }
         }
 
-        return tokenizer.Tokenize(text + call, addSpecial: false, parseSpecial: true);
+        return (tokenizer.Tokenize(text + call, addSpecial: false, parseSpecial: true), tokenizer.Tokenize(text.ToString(), addSpecial: false, parseSpecial: true).Length);
     }
 
-    private static PerToken Stream(LlamaChatTemplate template, LlamaTokenizer tokenizer, ChatTemplateRequest request, int[] reply, bool parseEveryPiece)
+    private static PerToken Stream(LlamaChatTemplate template, LlamaTokenizer tokenizer, ChatTemplateRequest request, int[] reply, int callStart, bool parseEveryPiece)
     {
         using ChatTurn turn = ChatTurn.Prepare(template, tokenizer, request, new LlamaGenerationOptions(), null, 8192, LlamaChatHistoryPolicy.Fail);
         using var parser = new ChatReplyParser(turn.Rendering, parseToolCalls: true) { ParseEveryPiece = parseEveryPiece };
@@ -109,19 +110,20 @@ internal static class ChatTemplatingBenchmark
 
         long end = Stopwatch.GetTimestamp();
         parser.Append(text.Flush());
-        ChatReply final = parser.Complete(out string? error);
+        ChatReply final = parser.Complete(cutOff: false, out string? error);
         double completeMicros = Stopwatch.GetElapsedTime(end).TotalMicroseconds;
         if (error is not null || final.ToolCalls.Count != 1)
         {
             throw new InvalidOperationException($"The benchmark reply did not parse into one call: {error}");
         }
 
-        int window = Math.Min(100, reply.Length / 3);
-        int middle = reply.Length / 2 - window / 2;
+        int window = Math.Min(100, callStart / 3);
+        int middle = callStart / 2 - window / 2;
         return new PerToken(
             micros[..window].Average(),
             micros[middle..(middle + window)].Average(),
-            micros[^window..].Average(),
+            micros[(callStart - window)..callStart].Average(),
+            micros[callStart..].Average(),
             micros.Average(),
             (micros.Sum() + completeMicros) / 1000,
             parser.FullParses);
@@ -138,5 +140,5 @@ internal static class ChatTemplatingBenchmark
 
     private static PerToken Median(int reps, Func<PerToken> measure) => Enumerable.Range(0, reps).Select(_ => measure()).OrderBy(r => r.TotalMs).ElementAt(reps / 2);
 
-    private sealed record PerToken(double First, double Middle, double Last, double Mean, double TotalMs, int FullParses);
+    private sealed record PerToken(double First, double Middle, double Last, double Call, double Mean, double TotalMs, int FullParses);
 }

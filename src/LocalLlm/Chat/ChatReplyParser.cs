@@ -29,6 +29,7 @@ internal sealed class ChatReplyParser : IDisposable
     private readonly StringBuilder _reasoning = new();
     private int _toolCallCount;
     private Field _following = Field.None;
+    private string _heldWhitespace = string.Empty;
     private bool _parsedOnce;
 
     /// <param name="rendering">The rendered prompt whose reply format to parse.</param>
@@ -75,11 +76,13 @@ internal sealed class ChatReplyParser : IDisposable
         Encoding.UTF8.GetBytes(text, _utf8.GetSpan(byteCount));
         _utf8.Advance(byteCount);
 
-        if (!ParseEveryPiece && _parsedOnce && _following != Field.None && !char.IsWhiteSpace(text[^1]) && text.AsSpan().IndexOfAny(_markup) < 0)
+        if (!ParseEveryPiece && _parsedOnce && _following != Field.None && text.AsSpan().IndexOfAny(_markup) < 0)
         {
-            (_following == Field.Content ? _content : _reasoning).Append(text);
-            return _following == Field.Content ? new ChatReplyDelta(text, string.Empty) : new ChatReplyDelta(string.Empty, text);
+            return AppendDirectly(text);
         }
+
+        string arrived = _heldWhitespace + text;
+        _heldWhitespace = string.Empty;
 
         ParsedReply parsed;
         try
@@ -96,19 +99,34 @@ internal sealed class ChatReplyParser : IDisposable
         string contentDelta = Advance(_content, parsed.Content);
         string reasoningDelta = Advance(_reasoning, parsed.Reasoning);
         _toolCallCount = parsed.ToolCalls.Count;
-        _following = _toolCallCount > 0 ? Field.None
-            : contentDelta == text ? Field.Content
-            : parsed.Content.Length == 0 && reasoningDelta == text ? Field.Reasoning
+        bool revised = _content.Length + _reasoning.Length != parsed.Content.Length + parsed.Reasoning.Length;
+        _following = _toolCallCount > 0 || revised ? Field.None
+            : contentDelta.Length > 0 && contentDelta == arrived ? Field.Content
+            : parsed.Content.Length == 0 && reasoningDelta.Length > 0 && reasoningDelta == arrived ? Field.Reasoning
             : Field.None;
         _parsedOnce = true;
         return new ChatReplyDelta(contentDelta, reasoningDelta);
     }
 
+    // Text with no markup, arriving while the last parse put everything into one field, goes straight there. Trailing
+    // whitespace waits for the next piece, since a parser may drop it before a call; the next parse or the final one
+    // releases it where the parser keeps it.
+    private ChatReplyDelta AppendDirectly(string text)
+    {
+        string pending = _heldWhitespace + text;
+        int end = pending.AsSpan().TrimEnd().Length;
+        _heldWhitespace = pending[end..];
+        string delta = pending[..end];
+        (_following == Field.Content ? _content : _reasoning).Append(delta);
+        return _following == Field.Content ? new ChatReplyDelta(delta, string.Empty) : new ChatReplyDelta(string.Empty, delta);
+    }
+
     /// <summary>
-    /// Parses the whole reply as final. When it does not match the format, <paramref name="error"/> says why and the
-    /// raw text is the answer, unless the model broke off mid-call: then the answer and the calls parsed so far.
+    /// Parses the whole reply as final. A reply the token limit cut off (<paramref name="cutOff"/>) loses its last
+    /// call: llama.cpp's lenient parse reads a call half written as a call, with arguments cut short. When the reply does not match the format, <paramref name="error"/> says why: a cut-off reply keeps what
+    /// parsed before the break; a reply the model ended itself is returned whole as text, since what it wrote is no call.
     /// </summary>
-    public ChatReply Complete(out string? error)
+    public ChatReply Complete(bool cutOff, out string? error)
     {
         error = null;
         ParsedReply parsed;
@@ -129,10 +147,18 @@ internal sealed class ChatReplyParser : IDisposable
                 partial = null;
             }
 
-            // The partial parse keeps a call the model broke off. Without one it is no answer: llama.cpp maps only
-            // what parsed before the point of failure, so plain text the format cannot place (a '{' in a Llama 3
-            // answer with tools offered) would come back empty.
-            parsed = partial is { ToolCalls.Count: > 0 } ? partial : new ParsedReply(Encoding.UTF8.GetString(_utf8.WrittenSpan), string.Empty, []);
+            // llama.cpp maps only what parsed before the point of failure, so the partial parse alone would drop plain
+            // text the format cannot place (a '{' in a Llama 3 answer with tools offered).
+            parsed = cutOff && partial is not null
+                ? partial
+                : new ParsedReply(Encoding.UTF8.GetString(_utf8.WrittenSpan), string.Empty, []);
+        }
+
+        if (cutOff && parsed.ToolCalls.Count > 0)
+        {
+            // The last call is the one the limit cut; calls before it were followed by more text, so they were whole.
+            error ??= "the token limit cut the reply off while it was calling a tool; the call it cut is dropped";
+            parsed = parsed with { ToolCalls = [.. parsed.ToolCalls.Take(parsed.ToolCalls.Count - 1)] };
         }
 
         LlamaToolCall[] calls = [.. parsed.ToolCalls.Take(_allowMultipleCalls ? int.MaxValue : 1).Select(c => c with { Id = c.Id.Length > 0 ? c.Id : NewCallId() })];

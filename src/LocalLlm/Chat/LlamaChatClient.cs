@@ -212,7 +212,7 @@ public sealed partial class LlamaChatClient : IChatClient
                 continue;
             }
 
-            ChatReply reply = parser.Complete(out string? parseError);
+            ChatReply reply = parser.Complete(cutOff: reason != LlamaFinishReason.Stop, out string? parseError);
             if (parseError is not null)
             {
                 LogUnparsedReply(_logger, turn.Rendering.FormatName, parseError);
@@ -339,6 +339,6 @@ public sealed partial class LlamaChatClient : IChatClient
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model '{ModelPath}' has no chat template (tokenizer.chat_template); formatting chats as ChatML, as llama-server does. Set TemplateText or TemplateName if the model expects another format.")]
     private static partial void LogChatMLFallback(ILogger logger, string modelPath);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The reply does not match the template's {Format} reply format ({Error}); it is returned as text.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The reply was not read as the template's {Format} reply format expects ({Error}); no tool call is reported from it.")]
     private static partial void LogUnparsedReply(ILogger logger, string format, string error);
 }

@@ -128,7 +128,7 @@ public sealed class LlamaChatSession : IDisposable
                 continue;
             }
 
-            ChatReply reply = turn.Parser.Complete(out _);
+            ChatReply reply = turn.Parser.Complete(cutOff: reason != LlamaFinishReason.Stop, out _);
             _history.Add(new LlamaChatMessage("assistant", reply.Content)
             {
                 ReasoningContent = reply.Reasoning.Length > 0 ? reply.Reasoning : null,

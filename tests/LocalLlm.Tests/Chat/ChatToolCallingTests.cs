@@ -42,6 +42,8 @@ public sealed class ChatToolCallingTests() : TemplatedModelFixture("Qwen-Qwen2.5
             ? await client.GetStreamingResponseAsync(question, options).ToChatResponseAsync()
             : await client.GetResponseAsync(question, options);
 
+        string[] warnings = [.. logs.Records.Where(r => r.Level >= LogLevel.Warning).Select(r => r.Message)];
+        Assert.That(response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>().Count(), Is.EqualTo(1), $"one call; warnings: {string.Join(" / ", warnings)}; reply: {response.Messages[0].Text}");
         FunctionCallContent call = response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>().Single();
         FunctionResultContent result = response.Messages.SelectMany(m => m.Contents).OfType<FunctionResultContent>().Single();
         string[] prompts = [.. logs.Records.Where(r => r.Message.StartsWith("Rendered prompt", StringComparison.Ordinal)).Select(r => r.Message)];

@@ -182,7 +182,7 @@ public sealed class ReplyParserFamilyTests
         using ChatTurn turn = Prepare(c, model);
         var text = new StringBuilder();
         Streamed streamed = StreamTokenByToken(turn, model, c.Output, text);
-        ChatReply reply = turn.Parser.Complete(out string? error);
+        ChatReply reply = turn.Parser.Complete(cutOff: false, out string? error);
 
         Assert.That(text.ToString(), Is.EqualTo(c.Output), "the tokens give the output back as text");
         AssertReply(c, turn.Rendering, streamed, reply, error);
@@ -199,7 +199,7 @@ public sealed class ReplyParserFamilyTests
             streamed.Add(turn.Parser, null, ch.ToString());
         }
 
-        ChatReply reply = turn.Parser.Complete(out string? error);
+        ChatReply reply = turn.Parser.Complete(cutOff: false, out string? error);
 
         AssertReply(c, turn.Rendering, streamed, reply, error);
     }
@@ -213,12 +213,29 @@ public sealed class ReplyParserFamilyTests
         LlamaModel model = await Model(c.Vocabulary);
         using ChatTurn turn = Prepare(c, model);
         Streamed streamed = StreamTokenByToken(turn, model, output, text: null);
-        ChatReply reply = turn.Parser.Complete(out string? error);
+        ChatReply reply = turn.Parser.Complete(cutOff: false, out string? error);
 
         Assert.That(error, Is.Not.Null, "the reply does not match the format");
         Assert.That(reply.Content, Is.EqualTo(output));
         Assert.That(streamed.Content + reply.Remainder.Content, Is.EqualTo(output), "what was streamed and the remainder make the answer");
         Assert.That(reply.ToolCalls, Is.Empty);
+    }
+
+    [Test]
+    public async Task AReplyTheTokenLimitCutOffMidCall_KeepsTheAnswerButNotTheCutCall()
+    {
+        const string output = "Let me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Par";
+        FamilyCase c = new("Qwen2.5: cut off mid-call", "Qwen-Qwen2.5-7B-Instruct.jinja", "qwen2", output);
+        LlamaModel model = await Model(c.Vocabulary);
+        using ChatTurn turn = Prepare(c, model);
+        Streamed streamed = StreamTokenByToken(turn, model, output, text: null);
+        ChatReply reply = turn.Parser.Complete(cutOff: true, out string? error);
+
+        Assert.That(error, Is.Not.Null, "a half-written call does not match the format");
+        Assert.That(reply.ToolCalls, Is.Empty, "a call half written is no call");
+        Assert.That(turn.Parser.Complete(cutOff: false, out _).ToolCalls, Has.Count.EqualTo(1), "llama.cpp's lenient parse alone would report the half call");
+        Assert.That((streamed.Content + reply.Remainder.Content).Trim(), Is.EqualTo("Let me check."));
+        Assert.That(reply.Content, Does.Not.Contain("<tool_call>"));
     }
 
     // The output's tokens (special ones parsed) through CompletionText, as the session streams them, into the parser.
