@@ -132,13 +132,6 @@ internal struct llama_sampler_chain_params
 }
 
 [StructLayout(LayoutKind.Sequential)]
-internal struct llama_chat_message
-{
-    public nint role;
-    public nint content;
-}
-
-[StructLayout(LayoutKind.Sequential)]
 internal struct llama_perf_context_data
 {
     public double t_start_ms;
