@@ -26,6 +26,45 @@ internal sealed partial class SafeLlamaSamplerHandle
         return sampler;
     }
 
+    /// <summary>
+    /// Creates a standalone grammar sampler that stays inactive until a trigger appears (a pattern matched by the
+    /// generated text, or a token); returns an invalid handle when the grammar does not parse (llama.cpp logs why).
+    /// </summary>
+    public static unsafe SafeLlamaSamplerHandle CreateLazyGrammar(NativeVocabulary vocabulary, string grammar, IReadOnlyList<string> triggerPatterns, IReadOnlyList<int> triggerTokens)
+    {
+        var sampler = new SafeLlamaSamplerHandle();
+        byte* grammarText = Utf8StringMarshaller.ConvertToUnmanaged(grammar);
+        byte* root = Utf8StringMarshaller.ConvertToUnmanaged("root");
+        nint[] patterns = new nint[triggerPatterns.Count];
+        try
+        {
+            for (int i = 0; i < patterns.Length; i++)
+            {
+                patterns[i] = (nint)Utf8StringMarshaller.ConvertToUnmanaged(triggerPatterns[i]);
+            }
+
+            int[] tokens = [.. triggerTokens];
+            fixed (nint* patternPointers = patterns)
+            fixed (int* tokenPointer = tokens)
+            {
+                sampler.SetHandle(NativeMethods.llama_sampler_init_grammar_lazy_patterns(
+                    vocabulary.Pointer, grammarText, root, (byte**)patternPointers, (nuint)patterns.Length, tokenPointer, (nuint)tokens.Length));
+            }
+        }
+        finally
+        {
+            foreach (nint pattern in patterns)
+            {
+                Utf8StringMarshaller.Free((byte*)pattern);
+            }
+
+            Utf8StringMarshaller.Free(grammarText);
+            Utf8StringMarshaller.Free(root);
+        }
+
+        return sampler;
+    }
+
     public void AddPenalties(int vocabularySize, int lastN, float repeat, float frequency, float presence) =>
         Add(NativeMethods.llama_sampler_init_penalties(vocabularySize, lastN, repeat, frequency, presence), "penalties");
 

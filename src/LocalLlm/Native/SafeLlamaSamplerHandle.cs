@@ -15,6 +15,9 @@ internal sealed partial class SafeLlamaSamplerHandle : SafeHandle
     /// <summary>Takes ownership of a sampler created outside llama.h (the chat shim's reasoning budget).</summary>
     internal void Attach(nint sampler) => SetHandle(sampler);
 
+    /// <summary>Records <paramref name="token"/> in the sampler's state (a grammar's position, a budget's count).</summary>
+    public void Accept(int token) => NativeMethods.llama_sampler_accept(this, token);
+
     /// <summary>Creates an empty chain; returns an invalid handle when llama.cpp refuses.</summary>
     public static SafeLlamaSamplerHandle CreateChain() =>
         NativeMethods.llama_sampler_chain_init(NativeMethods.llama_sampler_chain_default_params());

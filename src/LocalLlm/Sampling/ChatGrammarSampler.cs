@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices.Marshalling;
 using LocalLlm.Native;
 
 namespace LocalLlm;
@@ -9,46 +8,12 @@ namespace LocalLlm;
 /// </summary>
 internal static class ChatGrammarSampler
 {
-    public static unsafe SafeLlamaSamplerHandle Create(NativeVocabulary vocabulary, string grammar, ChatConstraints chat)
+    internal static SafeLlamaSamplerHandle Create(NativeVocabulary vocabulary, string grammar, ChatConstraints chat)
     {
         using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
-        var sampler = new SafeLlamaSamplerHandle();
-        if (!chat.GrammarLazy)
-        {
-            sampler.Attach(NativeMethods.llama_sampler_init_grammar(vocabulary.Pointer, grammar, "root"));
-        }
-        else
-        {
-            byte* grammarText = Utf8StringMarshaller.ConvertToUnmanaged(grammar);
-            byte* root = Utf8StringMarshaller.ConvertToUnmanaged("root");
-            nint[] patterns = new nint[chat.TriggerPatterns.Count];
-            try
-            {
-                for (int i = 0; i < patterns.Length; i++)
-                {
-                    patterns[i] = (nint)Utf8StringMarshaller.ConvertToUnmanaged(chat.TriggerPatterns[i]);
-                }
-
-                int[] tokens = [.. chat.TriggerTokens];
-                fixed (nint* patternPointers = patterns)
-                fixed (int* tokenPointer = tokens)
-                {
-                    sampler.Attach(NativeMethods.llama_sampler_init_grammar_lazy_patterns(
-                        vocabulary.Pointer, grammarText, root, (byte**)patternPointers, (nuint)patterns.Length, tokenPointer, (nuint)tokens.Length));
-                }
-            }
-            finally
-            {
-                foreach (nint pattern in patterns)
-                {
-                    Utf8StringMarshaller.Free((byte*)pattern);
-                }
-
-                Utf8StringMarshaller.Free(grammarText);
-                Utf8StringMarshaller.Free(root);
-            }
-        }
-
+        SafeLlamaSamplerHandle sampler = chat.GrammarLazy
+            ? SafeLlamaSamplerHandle.CreateLazyGrammar(vocabulary, grammar, chat.TriggerPatterns, chat.TriggerTokens)
+            : SafeLlamaSamplerHandle.CreateGrammar(vocabulary, grammar, "root");
         if (sampler.IsInvalid)
         {
             sampler.Dispose();
@@ -63,10 +28,10 @@ internal static class ChatGrammarSampler
     /// Whether a reasoning budget sampler is needed: the template has thinking tags, and a budget is set or a lazy
     /// grammar must not wake inside the reasoning (llama.cpp's rule).
     /// </summary>
-    public static bool NeedsReasoningBudget(ChatConstraints chat) =>
+    internal static bool NeedsReasoningBudget(ChatConstraints chat) =>
         chat.ThinkingStartTag.Length > 0 && chat.ThinkingEndTags.Count > 0 && (chat.GrammarLazy || chat.ReasoningBudget is not null);
 
-    public static SafeLlamaSamplerHandle CreateReasoningBudget(LlamaTokenizer tokenizer, ChatConstraints chat, int[] prefill)
+    internal static SafeLlamaSamplerHandle CreateReasoningBudget(LlamaTokenizer tokenizer, ChatConstraints chat, int[] prefill)
     {
         int[] start = tokenizer.Tokenize(chat.ThinkingStartTag, addSpecial: false, parseSpecial: true);
         List<int[]> ends = [.. chat.ThinkingEndTags.Where(t => t.Length > 0).Select(t => tokenizer.Tokenize(t, addSpecial: false, parseSpecial: true))];
@@ -89,7 +54,7 @@ internal static class ChatGrammarSampler
         {
             foreach (int token in prefill)
             {
-                NativeMethods.llama_sampler_accept(budget, token);
+                budget.Accept(token);
             }
         }
 

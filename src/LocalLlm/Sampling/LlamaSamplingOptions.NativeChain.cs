@@ -48,7 +48,7 @@ public sealed partial record LlamaSamplingOptions
                 {
                     foreach (int token in prefill)
                     {
-                        NativeMethods.llama_sampler_accept(grammar, token);
+                        grammar.Accept(token);
                     }
                 }
             }
