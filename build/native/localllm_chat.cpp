@@ -133,7 +133,7 @@ int localllm_chat_templates_describe(const localllm_chat_templates * templates, 
 }
 
 // inputs_json: {"messages": [OpenAI chat messages], "tools": [OpenAI tools], "tool_choice": "auto"|"required"|"none",
-//  "parallel_tool_calls": bool, "json_schema": object, "grammar": GBNF, "add_generation_prompt": bool,
+//  "parallel_tool_calls": bool, "json_schema": object, "add_generation_prompt": bool,
 //  "use_jinja": bool, "reasoning_format": "auto"|"none"|"deepseek"|"deepseek-legacy", "enable_thinking": bool,
 //  "chat_template_kwargs": {name: JSON text}}; every field but messages is optional. (llama.cpp's inputs.now is not
 //  sent: the pinned version reads the clock instead, so the managed side passes a date as template variables.)
@@ -155,7 +155,6 @@ int localllm_chat_templates_apply(const localllm_chat_templates * templates, con
         inputs.use_jinja             = request.value("use_jinja", true);
         inputs.enable_thinking       = request.value("enable_thinking", true);
         inputs.reasoning_format      = reasoning_format_of(request);
-        inputs.grammar               = request.value("grammar", "");
         if (request.contains("json_schema") && !request.at("json_schema").is_null()) {
             inputs.json_schema = request.at("json_schema").dump();
         }

@@ -100,6 +100,30 @@ public sealed unsafe class ChatLayerAbiTests : TinyModelFixture
     }
 
     [Test]
+    public void TheRemainingInputFields_ChangeWhatLlamaCppReturns()
+    {
+        using SafeChatTemplatesHandle qwen3 = NativeChatLayer.InitTemplates(null, File.ReadAllText(TemplatePath("Qwen-Qwen3-0.6B.jinja")));
+        using SafeChatTemplatesHandle llama3 = NativeChatLayer.InitTemplates(null, "llama3");
+        const string Tools = """[{"type":"function","function":{"name":"get_time","parameters":{"type":"object","properties":{"tz":{"type":"string"}}}}}]""";
+        string Apply(SafeChatTemplatesHandle templates, string fields) => NativeChatLayer.Apply(templates, $$"""{"messages":[{"role":"user","content":"hi"}]{{fields}}}""");
+
+        string toolsField = ",\"tools\":" + Tools;
+        Assert.Multiple(() =>
+        {
+            Assert.That(
+                Rendering(Apply(qwen3, toolsField + ",\"parallel_tool_calls\":true")).GetProperty("grammar").GetString(),
+                Is.Not.EqualTo(Rendering(Apply(qwen3, toolsField + ",\"parallel_tool_calls\":false")).GetProperty("grammar").GetString()),
+                "parallel_tool_calls reaches llama.cpp");
+            Assert.That(
+                Rendering(Apply(qwen3, ",\"reasoning_format\":\"none\"")).GetProperty("parser").GetString(),
+                Is.Not.EqualTo(Rendering(Apply(qwen3, ",\"reasoning_format\":\"auto\"")).GetProperty("parser").GetString()),
+                "reasoning_format reaches llama.cpp");
+            Assert.That(Rendering(Apply(llama3, ",\"use_jinja\":false")).GetProperty("prompt").GetString(), Does.Contain("<|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>"), "use_jinja false: the built-in family");
+            Assert.That(Rendering(Apply(llama3, ",\"use_jinja\":true")).GetProperty("prompt").GetString(), Is.EqualTo("llama3"), "use_jinja true: the name is Jinja text");
+        });
+    }
+
+    [Test]
     public void TheParser_ReadsContentReasoningAndToolCalls_WithEveryParameter()
     {
         using SafeChatTemplatesHandle templates = NativeChatLayer.InitTemplates(null, File.ReadAllText(TemplatePath("Qwen-Qwen3-0.6B.jinja")));
