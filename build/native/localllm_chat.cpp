@@ -18,7 +18,7 @@
 namespace {
 
 // Bumped whenever a function's signature or a JSON field changes; the managed side refuses any other value.
-constexpr int k_abi_version = 1;
+constexpr int k_abi_version = 2;
 
 char * copy_string(const std::string & text) {
     char * copy = static_cast<char *>(std::malloc(text.size() + 1));
@@ -261,6 +261,11 @@ llama_sampler * localllm_chat_reasoning_budget_init(const llama_vocab * vocab, c
         }
     });
     return sampler;
+}
+
+// llama_sampler_accept with its C++ exceptions caught: a grammar throws when a token does not fit it.
+int localllm_chat_sampler_accept(llama_sampler * sampler, int32_t token, char ** error) {
+    return guarded(error, [&] { llama_sampler_accept(sampler, token); });
 }
 
 // 0 idle, 1 counting, 2 forcing, 3 waiting for a character to complete, 4 done; mapped by name, so a reordered

@@ -121,7 +121,9 @@ internal static class ChatOptionsMapper
             IEnumerable<KeyValuePair<int, float>> typed => typed.Select(e => KeyValuePair.Create(e.Key.ToString(CultureInfo.InvariantCulture), (object?)e.Value)),
             IEnumerable<KeyValuePair<string, object?>> pairs => pairs,
             JsonElement { ValueKind: JsonValueKind.Object } json => json.EnumerateObject().Select(p => KeyValuePair.Create(p.Name, (object?)p.Value)),
-            JsonElement { ValueKind: JsonValueKind.Array } json => json.EnumerateArray().Select(p => KeyValuePair.Create(p[0].GetRawText(), (object?)p[1])),
+            JsonElement { ValueKind: JsonValueKind.Array } json => json.EnumerateArray().Select(p => p is { ValueKind: JsonValueKind.Array } && p.GetArrayLength() == 2
+                ? KeyValuePair.Create(p[0].GetRawText(), (object?)p[1])
+                : throw new ArgumentException($"The 'logit_bias' property's entries must be [token id, bias] pairs, but one was {p.GetRawText()}.", nameof(value))),
             _ => throw new ArgumentException($"The 'logit_bias' property must map token ids to biases, but was {value?.GetType().Name ?? "null"}.", nameof(value)),
         };
 

@@ -34,12 +34,7 @@ internal static class ChatRequestMapper
             variables[name] = ToJson(value);
         }
 
-        if (options is null)
-        {
-            return new ChatTemplateRequest { Messages = messages, TemplateVariables = variables, ParallelToolCalls = template.SupportsParallelToolCalls };
-        }
-
-        if (options.AdditionalProperties is { } properties)
+        if (options?.AdditionalProperties is { } properties)
         {
             if (properties.TryGetValue("chat_template_kwargs", out object? kwargs) && kwargs is not null)
             {
@@ -66,7 +61,7 @@ internal static class ChatRequestMapper
             };
         }
 
-        if (options.Reasoning?.Effort is { } effort)
+        if (options?.Reasoning?.Effort is { } effort)
         {
             if (effort == ReasoningEffort.None)
             {
@@ -83,6 +78,11 @@ internal static class ChatRequestMapper
                 });
                 reasoningBudget ??= BudgetFor(effort);
             }
+        }
+
+        if (options is null)
+        {
+            return new ChatTemplateRequest { Messages = messages, TemplateVariables = variables, EnableThinking = enableThinking, ParallelToolCalls = template.SupportsParallelToolCalls };
         }
 
         List<LlamaChatTool> tools = [.. (options.Tools ?? []).OfType<AIFunctionDeclaration>().Select(f => new LlamaChatTool(f.Name, f.Description, f.JsonSchema))];
@@ -215,17 +215,29 @@ internal static class ChatRequestMapper
         return document.RootElement.Clone();
     }
 
+    private static int? WholeNumber(object number)
+    {
+        try
+        {
+            decimal value = Convert.ToDecimal(number, CultureInfo.InvariantCulture);
+            return value == decimal.Truncate(value) && value is >= int.MinValue and <= int.MaxValue ? (int)value : null;
+        }
+        catch (OverflowException)
+        {
+            return null; // a double beyond decimal's range, or NaN
+        }
+    }
+
     private static int? BudgetOf(object? value)
     {
-        int budget = value switch
+        int? parsed = value switch
         {
-            int i => i,
-            long l => checked((int)l),
-            string s when int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int parsed) => parsed,
-            JsonElement { ValueKind: JsonValueKind.Number } json => json.GetInt32(),
-            _ => throw new ArgumentException($"The 'reasoning_budget_tokens' property must be a whole number, but was {value ?? "null"}.", nameof(value)),
+            JsonElement { ValueKind: JsonValueKind.Number } json => json.TryGetInt32(out int i) ? i : null,
+            string text => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) ? i : null,
+            sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal => WholeNumber(value),
+            _ => null,
         };
-
+        int budget = parsed ?? throw new ArgumentException($"The 'reasoning_budget_tokens' property must be a whole number of tokens (-1 for no limit), but was {value ?? "null"}.", nameof(value));
         return budget switch
         {
             -1 => null,

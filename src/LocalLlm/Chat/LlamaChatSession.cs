@@ -43,10 +43,10 @@ public sealed class LlamaChatSession : IDisposable
     /// <summary>Gets the template that formats the conversation.</summary>
     public LlamaChatTemplate Template => _template;
 
-    /// <summary>Sends a user message and streams the assistant's answer, which joins the history once complete.</summary>
+    /// <summary>Sends a user message and streams the assistant's answer; both join the history once the answer is complete.</summary>
     /// <param name="message">The user's message.</param>
     /// <param name="options">How to generate the reply; null for the defaults.</param>
-    /// <param name="cancellationToken">Stops the reply; the user message stays in the history, the partial reply does not.</param>
+    /// <param name="cancellationToken">Stops the reply; neither the message nor the partial reply joins the history.</param>
     /// <returns>The answer, piece by piece (reasoning and tool calls are left out: <see cref="StreamAsync"/> has them).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="message"/> is null.</exception>
     /// <exception cref="LlamaContextOverflowException">The conversation does not fit and the policy is <see cref="LlamaChatHistoryPolicy.Fail"/>, or the newest message alone does not fit.</exception>
@@ -61,11 +61,13 @@ public sealed class LlamaChatSession : IDisposable
 
     /// <summary>
     /// Sends a message (a user turn, or a <c>tool</c> message with a call's result) and streams the reply: answer,
-    /// reasoning and, on the last update, the tool calls. The reply joins the history once complete.
+    /// reasoning and, on the last update, the tool calls. The message and the reply join the history once the reply is
+    /// complete, so a cancelled or failed turn leaves the conversation as it was (templates that insist on alternating
+    /// roles keep working).
     /// </summary>
     /// <param name="message">The message to add before the reply.</param>
     /// <param name="options">How to generate the reply; null for the defaults.</param>
-    /// <param name="cancellationToken">Stops the reply; the message stays in the history, the partial reply does not.</param>
+    /// <param name="cancellationToken">Stops the reply; neither the message nor the partial reply joins the history.</param>
     /// <returns>The reply, piece by piece; the last update has the finish reason, usage and tool calls.</returns>
     /// <exception cref="ArgumentException"><paramref name="message"/> has no role.</exception>
     /// <exception cref="LlamaChatTemplateException">The template raised an error for the conversation.</exception>
@@ -102,10 +104,9 @@ public sealed class LlamaChatSession : IDisposable
 
     private async IAsyncEnumerable<LlamaChatUpdate> StreamCoreAsync(LlamaChatMessage message, LlamaGenerationOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        _history.Add(message);
         var request = new ChatTemplateRequest
         {
-            Messages = _history,
+            Messages = [.. _history, message],
             Tools = [.. _options.Tools],
             ToolChoice = _options.ToolChoice,
             EnableThinking = _options.EnableThinking,
@@ -129,6 +130,7 @@ public sealed class LlamaChatSession : IDisposable
             }
 
             ChatReply reply = turn.Parser.Complete(cutOff: reason != LlamaFinishReason.Stop, out _);
+            _history.Add(message);
             _history.Add(new LlamaChatMessage("assistant", reply.Content)
             {
                 ReasoningContent = reply.Reasoning.Length > 0 ? reply.Reasoning : null,

@@ -18,7 +18,6 @@ public sealed class LlamaChatTemplate
     private static readonly Lazy<IReadOnlyList<string>> s_builtInNames = new(ReadBuiltInNames);
 
     private readonly SafeChatTemplatesHandle _handle;
-    private readonly Lock _renderGate = new();
     private readonly Dictionary<string, bool> _capabilities;
 
     private LlamaChatTemplate(SafeChatTemplatesHandle handle, string? name, string? text, bool isFallback)
@@ -125,11 +124,7 @@ public sealed class LlamaChatTemplate
         string json;
         try
         {
-            // llama.cpp gives no thread-safety promise for rendering one parsed template from several threads.
-            lock (_renderGate)
-            {
-                json = NativeChatLayer.Apply(_handle, inputs);
-            }
+            json = NativeChatLayer.Apply(_handle, inputs);
         }
         catch (NativeChatLayerException ex)
         {

@@ -10,6 +10,9 @@ namespace LocalLlm.Native;
 /// </summary>
 internal static unsafe class NativeChatLayer
 {
+    // llama.cpp's template rendering reads the clock through std::localtime, which is not thread-safe: one render at a time.
+    private static readonly Lock s_renderGate = new();
+
     /// <summary>Parses a template: the model's own when <paramref name="templateOverride"/> is null (ChatML when it has none).</summary>
     /// <param name="model">The model whose BOS/EOS tokens the template sees; null only with an override.</param>
     /// <param name="templateOverride">Jinja text or a built-in family name, or null.</param>
@@ -48,9 +51,31 @@ internal static unsafe class NativeChatLayer
     /// <summary>Renders a conversation; see localllm_chat_templates_apply for the JSON on each side.</summary>
     public static string Apply(SafeChatTemplatesHandle templates, string inputsJson)
     {
-        int status = NativeMethods.localllm_chat_templates_apply(templates, inputsJson, out byte* json, out byte* error);
+        byte* json;
+        byte* error;
+        int status;
+        lock (s_renderGate)
+        {
+            status = NativeMethods.localllm_chat_templates_apply(templates, inputsJson, out json, out error);
+        }
+
         ThrowOnFailure(status, error);
         return TakeString(json);
+    }
+
+    /// <summary>
+    /// Records a token in a grammar or budget sampler, turning the C++ exception a grammar throws when the token does
+    /// not fit (a lazy grammar's trigger text, a replayed end of reasoning, a prefill) into <see cref="LlamaException"/>
+    /// instead of ending the process.
+    /// </summary>
+    public static void Accept(SafeLlamaSamplerHandle sampler, int token)
+    {
+        int status = NativeMethods.localllm_chat_sampler_accept(sampler, token, out byte* error);
+        if (status != 0)
+        {
+            string message = error is null ? "no message" : TakeString(error);
+            throw new LlamaException($"The reply-format grammar could not take token {token}: {message}");
+        }
     }
 
     /// <summary>Builds the parser for one rendered prompt.</summary>

@@ -173,14 +173,26 @@ internal static partial class NativeLibraryLoader
             return;
         }
 
-        if (!NativeLibrary.TryLoad(path, out nint chatLayer))
+        try
         {
-            s_chatLayerFailure = $"'{path}' could not be loaded (is libllama-common.so missing from '{directory}'?).";
+            s_chatLayer = NativeLibrary.Load(path);
+        }
+        catch (DllNotFoundException ex)
+        {
+            s_chatLayerFailure = $"'{path}' could not be loaded: {ex.Message}";
             return;
         }
 
-        s_chatLayer = chatLayer;
-        int version = NativeMethods.localllm_chat_abi_version();
+        int version;
+        try
+        {
+            version = NativeMethods.localllm_chat_abi_version();
+        }
+        catch (EntryPointNotFoundException)
+        {
+            version = 0;
+        }
+
         if (version != NativeMethods.ChatLayerAbiVersion)
         {
             s_chatLayer = nint.Zero;

@@ -9,7 +9,7 @@ internal static unsafe partial class NativeMethods
     internal const string ChatLayerLibrary = "localllm-chat";
 
     /// <summary>The shim's ABI version this assembly binds (k_abi_version in localllm_chat.cpp).</summary>
-    internal const int ChatLayerAbiVersion = 1;
+    internal const int ChatLayerAbiVersion = 2;
 
     [LibraryImport(ChatLayerLibrary)]
     internal static partial int localllm_chat_abi_version();
@@ -48,6 +48,9 @@ internal static unsafe partial class NativeMethods
     internal static partial nint localllm_chat_reasoning_budget_init(
         nint vocab, int* start_tokens, nuint start_length, int* end_tokens, nuint* end_lengths, nuint end_count,
         int* forced_tokens, nuint forced_length, int budget, int in_reasoning, out byte* error);
+
+    [LibraryImport(ChatLayerLibrary)]
+    internal static partial int localllm_chat_sampler_accept(SafeLlamaSamplerHandle sampler, int token, out byte* error);
 
     [LibraryImport(ChatLayerLibrary)]
     internal static partial int localllm_chat_reasoning_budget_state(SafeLlamaSamplerHandle sampler);

@@ -76,14 +76,22 @@ internal sealed unsafe class NativeSampler : IDisposable
             {
                 foreach (int endToken in NativeChatLayer.GetReasoningBudgetEndMatch(_reasoningBudget))
                 {
-                    NativeMethods.llama_sampler_accept(_grammar, endToken);
+                    NativeChatLayer.Accept(_grammar, endToken);
                 }
             }
         }
 
         if (grammarApplies)
         {
-            NativeMethods.llama_sampler_accept(_grammar!, token);
+            // A lazy grammar lets every token through until its trigger, then takes the trigger's text at once.
+            if (_grammarLazy)
+            {
+                NativeChatLayer.Accept(_grammar!, token);
+            }
+            else
+            {
+                NativeMethods.llama_sampler_accept(_grammar!, token);
+            }
         }
 
         NativeMethods.llama_sampler_accept(_chain, token);

@@ -48,7 +48,7 @@ public sealed partial record LlamaSamplingOptions
                 {
                     foreach (int token in prefill)
                     {
-                        grammar.Accept(token);
+                        NativeChatLayer.Accept(grammar, token);
                     }
                 }
             }

@@ -79,4 +79,26 @@ public sealed class LlamaChatSessionTests : TinyModelFixture
 
         return text.ToString();
     }
+
+    [Test]
+    public async Task ACancelledTurn_LeavesTheHistoryAsItWas_AndTheNextTurnWorks()
+    {
+        using var chat = new LlamaChatSession(Model, new LlamaChatSessionOptions { Context = new LlamaContextOptions { ContextSize = 512, ThreadCount = 2 } });
+        using var cts = new CancellationTokenSource();
+
+        Assert.That(async () =>
+        {
+            await foreach (string piece in chat.SendAsync("Tell me a long story.", new LlamaGenerationOptions { MaxTokens = 64 }, cts.Token))
+            {
+                await cts.CancelAsync();
+            }
+        }, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(chat.History, Is.Empty, "neither the message nor the partial reply joined the history");
+
+        await foreach (string piece in chat.SendAsync("Hi.", new LlamaGenerationOptions { MaxTokens = 4 }))
+        {
+        }
+
+        Assert.That(chat.History.Select(m => m.Role), Is.EqualTo(new[] { "user", "assistant" }));
+    }
 }

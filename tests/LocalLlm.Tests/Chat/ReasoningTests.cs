@@ -66,6 +66,45 @@ public sealed class ReasoningTests() : TemplatedModelFixture("deepseek-ai-DeepSe
     }
 
     [Test]
+    public async Task EnableThinkingFalse_AmongTheClientsTemplateVariables_TurnsThinkingOff_EvenWithoutChatOptions()
+    {
+        var logs = new RecordingLoggerProvider();
+        using ILoggerFactory loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
+        var options = new LlamaChatClientOptions { Context = new LlamaContextOptions { ContextSize = 1024, ThreadCount = 2 }, DefaultMaxOutputTokens = 4 };
+        options.TemplateVariables["enable_thinking"] = false;
+        using var client = new LlamaChatClient(Model, options, loggerFactory);
+
+        ChatResponse response = await client.GetResponseAsync("Why?");
+
+        Assert.That(logs.Records.Single(r => r.Message.StartsWith("Rendered prompt", StringComparison.Ordinal)).Message, Does.EndWith("<think>\n</think>"));
+        Assert.That(response.Messages.SelectMany(m => m.Contents).OfType<TextReasoningContent>(), Is.Empty, "the parser knows thinking is off");
+    }
+
+    [TestCase(1.5)]
+    [TestCase(1e12)]
+    [TestCase("many")]
+    public void AReasoningBudgetThatIsNoWholeNumber_ThrowsArgumentException(object budget)
+    {
+        using LlamaChatClient client = CreateClient(out _);
+
+        var ex = Assert.ThrowsAsync<ArgumentException>(() => client.GetResponseAsync("Why?", new ChatOptions { AdditionalProperties = new() { ["reasoning_budget_tokens"] = budget } }));
+
+        Assert.That(ex!.Message, Does.Contain("reasoning_budget_tokens"));
+    }
+
+    [Test]
+    public async Task AReasoningBudgetAsADoubleOrAString_IsTaken()
+    {
+        using LlamaChatClient client = CreateClient(out _);
+
+        ChatResponse fromDouble = await client.GetResponseAsync("Why?", new ChatOptions { MaxOutputTokens = 12, Seed = 3, AdditionalProperties = new() { ["reasoning_budget_tokens"] = 3.0 } });
+        ChatResponse fromString = await client.GetResponseAsync("Why?", new ChatOptions { MaxOutputTokens = 12, Seed = 3, AdditionalProperties = new() { ["reasoning_budget_tokens"] = "3" } });
+
+        Assert.That(fromDouble.Usage!.ReasoningTokenCount, Is.InRange(3, 8));
+        Assert.That(fromString.Usage!.ReasoningTokenCount, Is.InRange(3, 8));
+    }
+
+    [Test]
     public async Task ReasoningOutputNone_LeavesTheReasoningOutOfTheResponse()
     {
         using LlamaChatClient client = CreateClient(out _);

@@ -192,6 +192,17 @@ public sealed unsafe class ChatLayerAbiTests : TinyModelFixture
         Assert.That(NativeChatLayer.GetReasoningBudgetState(opened), Is.EqualTo(ReasoningBudgetState.Counting), "in_reasoning starts inside the block");
     }
 
+    [Test]
+    public void AGrammarGivenATokenItCannotTake_ThrowsLlamaException_InsteadOfEndingTheProcess()
+    {
+        using SafeLlamaSamplerHandle grammar = SafeLlamaSamplerHandle.CreateGrammar(Model.Tokenizer.Vocabulary, "root ::= \"yes\"", "root");
+        int no = Model.Tokenizer.Tokenize("no", addSpecial: false).First();
+
+        var ex = Assert.Throws<LlamaException>(() => NativeChatLayer.Accept(grammar, no));
+
+        Assert.That(ex!.Message, Does.Contain($"token {no}").And.Contain("grammar"));
+    }
+
     private static void Accept(SafeLlamaSamplerHandle sampler, int[] tokens)
     {
         foreach (int token in tokens)
