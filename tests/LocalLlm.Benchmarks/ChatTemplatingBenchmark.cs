@@ -51,7 +51,7 @@ internal static class ChatTemplatingBenchmark
             PerToken every = Median(reps, () => Stream(template, model.Tokenizer, request, reply, callStart, parseEveryPiece: true));
 
             Console.WriteLine();
-            Console.WriteLine($"{label}: prompt {ChatTurn.Prepare(template, model.Tokenizer, request, new LlamaGenerationOptions(), null, 8192, LlamaChatHistoryPolicy.Fail).Prompt.Length} tokens, reply {reply.Length} tokens");
+            Console.WriteLine($"{label}: prompt {model.Tokenizer.Tokenize(template.Render(request).Prompt, addSpecial: true, parseSpecial: true).Length} tokens, reply {reply.Length} tokens");
             Console.WriteLine($"  per request: render {render:F2} ms, render + tokenize + grammar + parser {prepare:F2} ms");
             Console.WriteLine($"  per token (µs), text tokens 1-{callStart}, then the {reply.Length - callStart}-token call");
             Console.WriteLine("                                          first 100  middle 100  last 100 of text   call tokens   mean   full parses");
@@ -96,8 +96,9 @@ internal static class ChatTemplatingBenchmark
 
     private static PerToken Stream(LlamaChatTemplate template, LlamaTokenizer tokenizer, ChatTemplateRequest request, int[] reply, int callStart, bool parseEveryPiece)
     {
+        // The turn's own parser streams LocalLlm's way; the baseline gets one that parses every piece.
         using ChatTurn turn = ChatTurn.Prepare(template, tokenizer, request, new LlamaGenerationOptions(), null, 8192, LlamaChatHistoryPolicy.Fail);
-        using var parser = new ChatReplyParser(turn.Rendering, parseToolCalls: true) { ParseEveryPiece = parseEveryPiece };
+        ChatReplyParser parser = parseEveryPiece ? new ChatReplyParser(turn.Rendering, parseToolCalls: true) { ParseEveryPiece = true } : turn.Parser;
         var text = new CompletionText(turn.Generation);
         Span<byte> piece = stackalloc byte[256];
         double[] micros = new double[reply.Length];
@@ -111,6 +112,11 @@ internal static class ChatTemplatingBenchmark
         long end = Stopwatch.GetTimestamp();
         parser.Append(text.Flush());
         ChatReply final = parser.Complete(cutOff: false, out string? error);
+        if (parser != turn.Parser)
+        {
+            parser.Dispose();
+        }
+
         double completeMicros = Stopwatch.GetElapsedTime(end).TotalMicroseconds;
         if (error is not null || final.ToolCalls.Count != 1)
         {

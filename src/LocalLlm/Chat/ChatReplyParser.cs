@@ -123,8 +123,9 @@ internal sealed class ChatReplyParser : IDisposable
 
     /// <summary>
     /// Parses the whole reply as final. A reply the token limit cut off (<paramref name="cutOff"/>) loses its last
-    /// call: llama.cpp's lenient parse reads a call half written as a call, with arguments cut short. When the reply does not match the format, <paramref name="error"/> says why: a cut-off reply keeps what
-    /// parsed before the break; a reply the model ended itself is returned whole as text, since what it wrote is no call.
+    /// call: llama.cpp's lenient parse reads a call half written as a call, with arguments cut short. When the reply
+    /// does not match the format, <paramref name="error"/> says why: a cut-off reply keeps what parsed before the
+    /// break; a reply the model ended itself is returned whole as text, since what it wrote is no call.
     /// </summary>
     public ChatReply Complete(bool cutOff, out string? error)
     {

@@ -31,9 +31,6 @@ internal sealed class ChatConstraints
     /// <summary>The most tokens the reasoning may take; null for no limit.</summary>
     public int? ReasoningBudget { get; init; }
 
-    /// <summary>Text forced before the end tag when the budget runs out.</summary>
-    public string ReasoningBudgetMessage { get; init; } = string.Empty;
-
     /// <summary>Special tokens rendered as their text when generated (the reply format's markup).</summary>
     public IReadOnlySet<int> RenderedSpecialTokens { get; init; } = new HashSet<int>();
 }

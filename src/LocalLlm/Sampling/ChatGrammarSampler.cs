@@ -35,15 +35,13 @@ internal static class ChatGrammarSampler
     {
         int[] start = tokenizer.Tokenize(chat.ThinkingStartTag, addSpecial: false, parseSpecial: true);
         List<int[]> ends = [.. chat.ThinkingEndTags.Where(t => t.Length > 0).Select(t => tokenizer.Tokenize(t, addSpecial: false, parseSpecial: true))];
-        int[] message = chat.ReasoningBudgetMessage.Length > 0 ? tokenizer.Tokenize(chat.ReasoningBudgetMessage, addSpecial: false, parseSpecial: true) : [];
-        int[] forced = [.. message, .. ends[0]];
         // A prompt that already opened the block (a generation prompt ending in <think>) starts the count at once: matching
         // the tag's tokens inside the prompt's tokens fails where the tokenizer merges the tag with what follows it.
         bool opened = chat.GenerationPrompt.TrimEnd().EndsWith(chat.ThinkingStartTag.Trim(), StringComparison.Ordinal);
         SafeLlamaSamplerHandle budget;
         try
         {
-            budget = NativeChatLayer.CreateReasoningBudget(tokenizer.Vocabulary, start, ends, forced, chat.ReasoningBudget ?? int.MaxValue, inReasoning: opened);
+            budget = NativeChatLayer.CreateReasoningBudget(tokenizer.Vocabulary, start, ends, ends[0], chat.ReasoningBudget ?? int.MaxValue, inReasoning: opened);
         }
         catch (NativeChatLayerException ex)
         {

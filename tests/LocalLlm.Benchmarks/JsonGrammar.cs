@@ -1,6 +1,6 @@
-namespace LocalLlm;
+namespace LocalLlm.Benchmarks;
 
-/// <summary>A GBNF grammar that accepts exactly one JSON object: what <c>ChatResponseFormat.Json</c> asks for.</summary>
+/// <summary>A GBNF grammar that accepts exactly one JSON object: the grammar the sampling benchmark constrains with.</summary>
 internal static class JsonGrammar
 {
     public const string Object = """
