@@ -38,15 +38,14 @@ public sealed partial class LlamaChatClient : IChatClient
 {
     private readonly Func<CancellationToken, ValueTask<LlamaModel>> _modelProvider;
     private readonly LlamaChatClientOptions _options;
-    private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly SemaphoreSlim _initialization = new(1, 1);
     private readonly ILoggerFactory? _loggerFactory;
     private readonly ILogger _logger;
     private readonly string? _defaultModelId;
     private LlamaModel? _model;
     private LlamaChatTemplate? _template;
-    private LlamaSession? _session;
-    private LlamaScheduler? _scheduler;
+    private InferenceEngine? _engine;
+    private LlamaUsage? _lastUsage;
     private bool _disposed;
 
     /// <summary>Creates a chat client over a loaded model. The client does not own the model: dispose it yourself.</summary>
@@ -78,7 +77,7 @@ public sealed partial class LlamaChatClient : IChatClient
     /// <see cref="LlamaChatClientOptions.ParallelSequences"/> above 1, requests run side by side and "most recent"
     /// means nothing, so this stays null: read each response's <see cref="ChatResponse.Usage"/> instead.
     /// </summary>
-    public LlamaUsage? LastUsage => _session?.LastUsage;
+    public LlamaUsage? LastUsage => _options.ParallelSequences == 1 ? Volatile.Read(ref _lastUsage) : null;
 
     /// <summary>Gets the chat template in use, or null before the model has loaded.</summary>
     public LlamaChatTemplate? Template => Volatile.Read(ref _template);
@@ -138,9 +137,7 @@ public sealed partial class LlamaChatClient : IChatClient
         }
 
         _disposed = true;
-        _session?.Dispose();
-        _scheduler?.Dispose();
-        _gate.Dispose();
+        _engine?.Dispose();
         _initialization.Dispose();
     }
 
@@ -154,33 +151,15 @@ public sealed partial class LlamaChatClient : IChatClient
         LlamaChatTemplate template = _template!;
         ChatTemplateRequest request = ChatRequestMapper.Map(conversation, chatOptions, template, _options, out int? reasoningBudget);
         bool returnReasoning = chatOptions?.Reasoning?.Output is not ReasoningOutput.None;
-        if (_scheduler is { } scheduler)
-        {
-            // Batched: requests generate side by side, each in its own sequence; no queue for the context here.
-            using ChatTurn turn = ChatTurn.Prepare(template, _model!.Tokenizer, request, generation, reasoningBudget, scheduler.ContextSizePerSequence, _options.HistoryPolicy);
-            LogPrompt(turn);
-            await foreach (ChatResponseUpdate update in ToChatUpdates(turn, scheduler.StreamAsync(turn.Prompt, turn.Generation, cancellationToken), returnReasoning).ConfigureAwait(false))
-            {
-                yield return update;
-            }
+        InferenceEngine engine = _engine!;
 
-            yield break;
-        }
-
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        // Requests generate side by side, each in its own sequence, or wait in the engine's queue for a free one.
+        using ChatTurn turn = ChatTurn.Prepare(template, _model!.Tokenizer, request, generation, reasoningBudget, engine.SequenceContextSize, _options.HistoryPolicy);
+        LogPrompt(turn);
+        var generationRequest = new GenerationRequest(engine.FitPrompt(turn.Prompt, turn.Generation), turn.Generation, cancellationToken);
+        await foreach (ChatResponseUpdate update in ToChatUpdates(turn, engine.StreamAsync(generationRequest, cancellationToken), returnReasoning).ConfigureAwait(false))
         {
-            LlamaSession session = _session!;
-            using ChatTurn turn = ChatTurn.Prepare(template, _model!.Tokenizer, request, generation, reasoningBudget, session.ContextSize, _options.HistoryPolicy);
-            LogPrompt(turn);
-            await foreach (ChatResponseUpdate update in ToChatUpdates(turn, session.StreamAsync(turn.Prompt, turn.Generation, cancellationToken), returnReasoning).ConfigureAwait(false))
-            {
-                yield return update;
-            }
-        }
-        finally
-        {
-            _gate.Release();
+            yield return update;
         }
     }
 
@@ -227,6 +206,7 @@ public sealed partial class LlamaChatClient : IChatClient
             chatUpdate.FinishReason = reply.ToolCalls.Count > 0 ? ChatFinishReason.ToolCalls
                 : reason == LlamaFinishReason.Stop ? ChatFinishReason.Stop
                 : ChatFinishReason.Length;
+            Volatile.Write(ref _lastUsage, update.Usage);
             chatUpdate.Contents.Add(new UsageContent(new UsageDetails
             {
                 InputTokenCount = update.Usage!.PromptTokens,
@@ -270,25 +250,12 @@ public sealed partial class LlamaChatClient : IChatClient
             LlamaModel model = await _modelProvider(cancellationToken).ConfigureAwait(false);
             LlamaChatTemplate template = CreateTemplate(model);
             _model = model;
-            if (_options.ParallelSequences > 1)
+            _engine = new InferenceEngine(model, InferenceEngineSettings.FromContextOptions(model, _options.Context, _options.ParallelSequences, owner: _options.ParallelSequences == 1 ? "session" : "scheduler") with
             {
-                _scheduler = new LlamaScheduler(model, new LlamaSchedulerOptions
-                {
-                    ParallelSequences = _options.ParallelSequences,
-                    ContextSizePerSequence = _options.Context.ContextSize ?? InferenceContexts.DefaultSize(model),
-                    ThreadCount = _options.Context.ThreadCount,
-                    Seed = _options.Context.Seed,
-                    OverflowPolicy = _options.Context.OverflowPolicy,
-                    ReusePromptCache = true, // the next turn of a conversation evaluates only its new messages
-                    ShiftKeepTokens = _options.Context.ShiftKeepTokens,
-                    LoggerFactory = _loggerFactory,
-                });
-            }
-            else
-            {
-                _session = new LlamaSession(model, _options.Context);
-            }
-
+                ReusePromptCache = true, // the next turn of a conversation evaluates only its new messages
+                LoggerFactory = _loggerFactory,
+                DisposedFailure = static () => new ObjectDisposedException(nameof(LlamaChatClient), "The chat client was disposed while the request was in progress."),
+            });
             Volatile.Write(ref _template, template);
         }
         finally

@@ -42,9 +42,10 @@ public sealed class LlamaChatClientOptions
     public int DefaultMaxOutputTokens { get; set; } = 512;
 
     /// <summary>
-    /// Gets or sets how many requests generate at once. Default: 1, one conversation at a time with KV-cache reuse
-    /// across turns. Above 1 a <see cref="LlamaScheduler"/> batches concurrent requests into one decode per step (each
-    /// request then evaluates its whole prompt, in its own sequence of <see cref="LlamaContextOptions.ContextSize"/> tokens).
+    /// Gets or sets how many requests generate at once, each in its own sequence of
+    /// <see cref="LlamaContextOptions.ContextSize"/> tokens, batched into one decode per step; more wait their turn.
+    /// Default: 1, one request at a time. Either way a sequence keeps its conversation in the KV cache, and the next
+    /// turn of that conversation is given the same sequence and evaluates only its new messages.
     /// </summary>
     public int ParallelSequences { get; set; } = 1;
 

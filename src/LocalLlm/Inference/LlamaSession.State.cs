@@ -17,8 +17,8 @@ public sealed partial class LlamaSession
     public byte[] SaveState()
     {
         using Exclusive exclusive = EnterExclusive();
-        int[] tokens = EvaluatedTokens();
-        long nativeSize = _context.StateSize;
+        int[] tokens = _engine.HeldTokens();
+        long nativeSize = _engine.Context.StateSize;
         int headerAndTokens = StateHeaderSize + (tokens.Length * sizeof(int));
         byte[] state = new byte[checked(headerAndTokens + (int)nativeSize)];
         BinaryPrimitives.WriteUInt32LittleEndian(state, StateMagic);
@@ -29,7 +29,7 @@ public sealed partial class LlamaSession
             BinaryPrimitives.WriteInt32LittleEndian(state.AsSpan(StateHeaderSize + (i * sizeof(int))), tokens[i]);
         }
 
-        int written = _context.CopyState(state.AsSpan(headerAndTokens));
+        int written = _engine.Context.CopyState(state.AsSpan(headerAndTokens));
         return state[..(headerAndTokens + written)];
     }
 
@@ -60,7 +60,7 @@ public sealed partial class LlamaSession
 
         ReadOnlySpan<byte> native = state[(StateHeaderSize + (count * sizeof(int)))..];
         using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
-        if (!_context.RestoreState(native))
+        if (!_engine.Context.RestoreState(native))
         {
             ForgetEverything();
             throw new ArgumentException($"llama.cpp rejected the session state: {errors.LastLine ?? "no reason given"}.", nameof(state));
@@ -79,8 +79,8 @@ public sealed partial class LlamaSession
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         using Exclusive exclusive = EnterExclusive();
         string fullPath = Path.GetFullPath(path);
-        int[] tokens = EvaluatedTokens();
-        if (!_context.SaveStateFile(fullPath, tokens))
+        int[] tokens = _engine.HeldTokens();
+        if (!_engine.Context.SaveStateFile(fullPath, tokens))
         {
             throw new IOException($"Could not save the session state to '{fullPath}'.");
         }
@@ -103,7 +103,7 @@ public sealed partial class LlamaSession
         using Exclusive exclusive = EnterExclusive();
         var tokens = new int[ContextSize];
         using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
-        if (!_context.LoadStateFile(fullPath, tokens, out int count))
+        if (!_engine.Context.LoadStateFile(fullPath, tokens, out int count))
         {
             ForgetEverything();
             throw new ArgumentException($"llama.cpp rejected the session state file '{fullPath}': {errors.LastLine ?? "no reason given"}.", nameof(path));
@@ -112,26 +112,7 @@ public sealed partial class LlamaSession
         ReplaceEvaluated(tokens.AsSpan(0, count).ToArray());
     }
 
-    private int[] EvaluatedTokens()
-    {
-        lock (_evaluated)
-        {
-            return [.. _evaluated];
-        }
-    }
+    private void ReplaceEvaluated(int[] tokens) => _engine.RestoredHolding(tokens);
 
-    private void ReplaceEvaluated(int[] tokens)
-    {
-        lock (_evaluated)
-        {
-            _evaluated.Clear();
-            _evaluated.AddRange(tokens);
-        }
-    }
-
-    private void ForgetEverything()
-    {
-        _context.ClearMemory();
-        ReplaceEvaluated([]);
-    }
+    private void ForgetEverything() => _engine.ClearMemory();
 }

@@ -1,7 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Threading.Channels;
-using LocalLlm.Native;
 
 namespace LocalLlm;
 
@@ -17,10 +14,7 @@ namespace LocalLlm;
 /// </remarks>
 public sealed partial class LlamaSession : IDisposable
 {
-    private readonly SafeLlamaContextHandle _context;
-    private readonly InferenceWorker _worker;
-    private readonly AbortFlag _abort = new();
-    private readonly List<int> _evaluated = [];
+    private readonly InferenceEngine _engine;
     private int _busy;
     private bool _disposed;
 
@@ -45,28 +39,14 @@ public sealed partial class LlamaSession : IDisposable
 
         Model = model;
         Options = options;
-        int contextSize = options.ContextSize ?? InferenceContexts.DefaultSize(model);
-        int threads = options.ThreadCount ?? CpuTopology.PhysicalCoreCount;
-
-        int batchSize = Math.Min(options.BatchSize, contextSize);
-        var settings = new NativeContextSettings
+        _engine = new InferenceEngine(model, InferenceEngineSettings.FromContextOptions(model, options, sequences: 1, owner: "session") with
         {
-            ContextSize = contextSize,
-            BatchSize = batchSize,
-            MicroBatchSize = Math.Min(options.MicroBatchSize, batchSize),
-            SequenceCount = 1,
-            ThreadCount = threads,
-            BatchThreadCount = options.BatchThreadCount ?? threads,
-            FlashAttention = options.FlashAttention,
-            KeyCacheType = options.KeyCacheType,
-            ValueCacheType = options.ValueCacheType,
-            PerformanceCounters = true,
-        };
-        _context = SafeLlamaContextHandle.Create(model.Handle, settings, _abort, $"a {contextSize}-token context for '{model.Path}'");
-
-        ContextSize = _context.ContextSize;
-        BatchSize = _context.BatchSize;
-        _worker = new InferenceWorker($"LocalLlm session ({Path.GetFileName(model.Path)})");
+            ReusePromptCache = true, // the session's conversation stays in its KV cache between calls
+            MaxQueuedRequests = 1,
+            DisposedFailure = static () => new OperationCanceledException("The session was disposed while the generation was in progress."),
+        });
+        ContextSize = _engine.ContextSize;
+        BatchSize = _engine.BatchSize;
     }
 
     /// <summary>Gets the model this session runs.</summary>
@@ -82,16 +62,10 @@ public sealed partial class LlamaSession : IDisposable
     public int BatchSize { get; }
 
     /// <summary>Gets how many tokens the KV cache holds for this session's conversation.</summary>
-    public int EvaluatedTokenCount
-    {
-        get
-        {
-            lock (_evaluated)
-            {
-                return _evaluated.Count;
-            }
-        }
-    }
+    public int EvaluatedTokenCount => _engine.HeldTokenCount(0);
+
+    /// <summary>Gets how many times generation has shifted the context because it was full.</summary>
+    public int ShiftCount => _engine.ShiftCount;
 
     /// <summary>Gets why the most recent completion ended (including <see cref="LlamaFinishReason.Cancelled"/>), or null before the first.</summary>
     public LlamaFinishReason? LastFinishReason { get; private set; }
@@ -183,92 +157,44 @@ public sealed partial class LlamaSession : IDisposable
     public void Reset()
     {
         using Exclusive exclusive = EnterExclusive();
-        _context.ClearMemory();
-        lock (_evaluated)
-        {
-            _evaluated.Clear();
-        }
+        _engine.ClearMemory();
     }
 
     /// <summary>Frees the context once any running generation has stopped. Idempotent.</summary>
     public void Dispose()
     {
-        if (_disposed)
-        {
-            return;
-        }
-
         _disposed = true;
-        _abort.Abort = true;
-        _worker.Dispose(afterLastWork: () =>
-        {
-            _context.Dispose();
-            _abort.Dispose();
-        });
+        _engine.Dispose();
     }
+
+    /// <summary>How many prompt tokens llama.cpp's own performance counters saw this context evaluate.</summary>
+    internal int NativePromptTokensEvaluated() => _engine.NativePromptTokensEvaluated;
 
     private async IAsyncEnumerable<LlamaGenerationUpdate> StreamCoreAsync(
         int[] promptTokens,
         LlamaGenerationOptions options,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (promptTokens.Length == 0)
-        {
-            throw new ArgumentException("The prompt has no tokens; give at least one token (or add the beginning-of-sequence token).", nameof(promptTokens));
-        }
-
-        int[] prompt = FitPrompt(promptTokens, options);
+        int[] prompt = _engine.FitPrompt(promptTokens, options);
         cancellationToken.ThrowIfCancellationRequested();
         Exclusive exclusive = EnterExclusive();
-        var run = new GenerationRun(this, prompt, options, cancellationToken);
+        var request = new GenerationRequest(prompt, options, cancellationToken);
         try
         {
-            _worker.Post(run.Execute);
-            await foreach (LlamaGenerationUpdate update in run.Updates.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            await foreach (LlamaGenerationUpdate update in _engine.StreamAsync(request, cancellationToken).ConfigureAwait(false))
             {
                 yield return update;
             }
-
-            await run.Completion.ConfigureAwait(false);
         }
         finally
         {
-            // Also reached when the caller stops enumerating early: stop the run and wait for the worker to
-            // leave the context before the session accepts the next operation.
-            if (!run.Completion.IsCompleted)
-            {
-                run.Stop();
-            }
-
-            await run.Completion.ConfigureAwait(false);
-            LastFinishReason = run.FinishReason;
-            LastUsage = run.Usage;
+            // The engine's stream ends only once the engine has let go of the request, so the next operation finds
+            // the context idle.
+            LastFinishReason = request.FinishReason;
+            LastUsage = request.Usage;
             exclusive.Dispose();
         }
     }
-
-    private int[] FitPrompt(int[] prompt, LlamaGenerationOptions options)
-    {
-        // One free cell is needed for the first generated token.
-        if (prompt.Length < ContextSize)
-        {
-            return prompt;
-        }
-
-        if (!options.TruncatePrompt)
-        {
-            throw new LlamaContextOverflowException(prompt.Length, ContextSize);
-        }
-
-        int keep = Math.Min(KeepTokenCount(prompt), ContextSize / 2);
-        int reserve = Math.Clamp(options.MaxTokens ?? ContextSize / 4, 1, ContextSize / 2);
-        int tail = ContextSize - keep - reserve;
-        return [.. prompt.AsSpan(0, keep), .. prompt.AsSpan(prompt.Length - tail)];
-    }
-
-    /// <summary>The tokens at the start that a shift or a truncation keeps: the configured count, and the BOS token.</summary>
-    internal int KeepTokenCount(IReadOnlyList<int> tokens) =>
-        ContextShift.KeepCount(Options.ShiftKeepTokens, tokens, Model.Tokenizer.BeginningOfSequenceToken);
 
     private static async IAsyncEnumerable<string> TextOnly(IAsyncEnumerable<LlamaGenerationUpdate> updates, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

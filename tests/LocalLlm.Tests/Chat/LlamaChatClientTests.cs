@@ -140,7 +140,9 @@ public sealed class LlamaChatClientTests : TinyModelFixture
     public async Task CancellingARequestWhileItWaitsInTheQueue_ThrowsAndLeavesTheRunningOneIntact()
     {
         using LlamaChatClient client = CreateClient();
-        await using IAsyncEnumerator<ChatResponseUpdate> running = client.GetStreamingResponseAsync(Question, new ChatOptions { MaxOutputTokens = 20, Temperature = 0 }).GetAsyncEnumerator();
+
+        // A request waits for the running one's generation (not for its reader), so the running one must outlast the wait.
+        await using IAsyncEnumerator<ChatResponseUpdate> running = client.GetStreamingResponseAsync(Question, new ChatOptions { MaxOutputTokens = 400, Temperature = 0 }).GetAsyncEnumerator();
         Assert.That(await running.MoveNextAsync(), Is.True);
         using var cts = new CancellationTokenSource();
 

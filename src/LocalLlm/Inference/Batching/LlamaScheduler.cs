@@ -1,7 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Threading.Channels;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using LocalLlm.Native;
 
 namespace LocalLlm;
@@ -25,18 +21,9 @@ namespace LocalLlm;
 /// thread and log a warning; the other streams are delayed, not deadlocked.
 /// </para>
 /// </remarks>
-public sealed partial class LlamaScheduler : IDisposable
+public sealed class LlamaScheduler : IDisposable
 {
-    private readonly SafeLlamaContextHandle _context;
-    private readonly AbortFlag _abort = new();
-    private readonly Channel<ScheduledRequest> _queue;
-    private readonly ScheduledRequest?[] _slots;
-    private readonly SequencePromptCache _promptCache;
-    private readonly SchedulerLoopThread _loopThread;
-    private readonly ILogger _logger;
-    private readonly CancellationTokenSource _shutdown = new();
-    private readonly NativeBatch _batch;
-    private int _disposed;
+    private readonly InferenceEngine _engine;
 
     /// <summary>Creates a scheduler over <paramref name="model"/> and starts its worker thread.</summary>
     /// <param name="model">The loaded model; it stays alive while the scheduler exists.</param>
@@ -53,33 +40,34 @@ public sealed partial class LlamaScheduler : IDisposable
         Options = options;
         int threads = options.ThreadCount ?? CpuTopology.PhysicalCoreCount;
         int batchSize = Math.Max(options.PromptChunkSize + options.ParallelSequences, 512);
-
-        var settings = new NativeContextSettings
+        _engine = new InferenceEngine(model, new InferenceEngineSettings
         {
-            ContextSize = options.ContextSizePerSequence * options.ParallelSequences,
-            BatchSize = batchSize,
-            MicroBatchSize = Math.Min(batchSize, 512),
-            SequenceCount = options.ParallelSequences,
-            UnifiedKvCache = false, // each sequence owns its share of the cache: faster when prompts share little
-            ThreadCount = threads,
-            BatchThreadCount = threads,
-            PerformanceCounters = true,
-        };
-        _context = SafeLlamaContextHandle.Create(model.Handle, settings, _abort, $"a {options.ParallelSequences}-sequence context for '{model.Path}'");
-
-        ContextSizePerSequence = _context.SequenceContextSize;
-        BatchSize = _context.BatchSize;
-        _batch = new NativeBatch(BatchSize);
-        _slots = new ScheduledRequest?[options.ParallelSequences];
-        _promptCache = new SequencePromptCache(options.ParallelSequences);
-        _queue = Channel.CreateBounded<ScheduledRequest>(new BoundedChannelOptions(options.MaxQueuedRequests)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
+            Context = new NativeContextSettings
+            {
+                ContextSize = options.ContextSizePerSequence * options.ParallelSequences,
+                BatchSize = batchSize,
+                MicroBatchSize = Math.Min(batchSize, 512),
+                SequenceCount = options.ParallelSequences,
+                UnifiedKvCache = false, // each sequence owns its share of the cache: faster when prompts share little
+                ThreadCount = threads,
+                BatchThreadCount = threads,
+                PerformanceCounters = true,
+            },
+            ContextDescription = $"a {options.ParallelSequences}-sequence context for '{model.Path}'",
+            ThreadName = $"LocalLlm scheduler ({Path.GetFileName(model.Path)})",
+            OwnerName = "scheduler",
+            PromptChunkSize = options.PromptChunkSize,
+            MaxQueuedRequests = options.MaxQueuedRequests,
+            QueueFullBehavior = options.QueueFullBehavior,
+            OverflowPolicy = options.OverflowPolicy,
+            ShiftKeepTokens = options.ShiftKeepTokens,
+            ReusePromptCache = options.ReusePromptCache,
+            Seed = options.Seed,
+            CallerStallLimit = options.CallerStallLimit,
+            LoggerFactory = options.LoggerFactory,
         });
-        _logger = options.LoggerFactory?.CreateLogger<LlamaScheduler>() ?? NullLogger<LlamaScheduler>.Instance;
-        _loopThread = new SchedulerLoopThread($"LocalLlm scheduler ({Path.GetFileName(model.Path)})", Run, options.CallerStallLimit, OnLoopMoved);
-        _loopThread.Start();
+        ContextSizePerSequence = _engine.SequenceContextSize;
+        BatchSize = _engine.BatchSize;
     }
 
     /// <summary>Gets the model the scheduler runs.</summary>
@@ -95,10 +83,10 @@ public sealed partial class LlamaScheduler : IDisposable
     public int BatchSize { get; }
 
     /// <summary>Gets how many times a full sequence has shifted to make room.</summary>
-    public int ShiftCount { get; private set; }
+    public int ShiftCount => _engine.ShiftCount;
 
     /// <summary>Gets how many requests are generating right now.</summary>
-    public int ActiveRequests => _slots.Count(s => s is not null);
+    public int ActiveRequests => _engine.ActiveRequests;
 
     /// <summary>Streams a completion of <paramref name="prompt"/>, generated alongside the other active requests.</summary>
     /// <param name="prompt">The prompt text.</param>
@@ -106,7 +94,7 @@ public sealed partial class LlamaScheduler : IDisposable
     /// <param name="cancellationToken">Stops this request (while queued or generating) without disturbing the others.</param>
     /// <returns>One update per generated token, then a final update with the finish reason and usage.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="prompt"/> is null.</exception>
-    /// <exception cref="LlamaContextOverflowException">The prompt does not fit in one sequence's context.</exception>
+    /// <exception cref="LlamaContextOverflowException">The prompt does not fit in one sequence's context (and truncation was not asked for).</exception>
     /// <exception cref="LlamaQueueFullException">The queue is full and the behaviour is <see cref="LlamaQueueFullBehavior.Fail"/>.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public IAsyncEnumerable<LlamaGenerationUpdate> StreamAsync(string prompt, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default)
@@ -125,29 +113,21 @@ public sealed partial class LlamaScheduler : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="promptTokens"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="promptTokens"/> is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A token id is outside the vocabulary.</exception>
-    /// <exception cref="LlamaContextOverflowException">The prompt does not fit in one sequence's context.</exception>
+    /// <exception cref="LlamaContextOverflowException">The prompt does not fit in one sequence's context (and truncation was not asked for).</exception>
     /// <exception cref="LlamaQueueFullException">The queue is full and the behaviour is <see cref="LlamaQueueFullBehavior.Fail"/>.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public IAsyncEnumerable<LlamaGenerationUpdate> StreamAsync(IReadOnlyList<int> promptTokens, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(promptTokens);
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ObjectDisposedException.ThrowIf(_engine.IsDisposed, this);
         options ??= new LlamaGenerationOptions();
         options.Validate();
-        if (promptTokens.Count == 0)
-        {
-            throw new ArgumentException("The prompt has no tokens.", nameof(promptTokens));
-        }
-
-        if (promptTokens.Count >= ContextSizePerSequence)
-        {
-            throw new LlamaContextOverflowException(promptTokens.Count, ContextSizePerSequence);
-        }
 
         // Checked here, per request: llama_decode would reject the whole batch, failing every other stream with it.
         int[] tokens = [.. promptTokens];
         Model.Tokenizer.ThrowIfOutsideVocabulary(tokens, nameof(promptTokens));
-        return StreamCoreAsync(new ScheduledRequest(tokens, options, cancellationToken), cancellationToken);
+        tokens = _engine.FitPrompt(tokens, options);
+        return _engine.StreamAsync(new GenerationRequest(tokens, options, cancellationToken), cancellationToken);
     }
 
     /// <summary>Generates a whole completion alongside the other active requests.</summary>
@@ -155,7 +135,7 @@ public sealed partial class LlamaScheduler : IDisposable
     /// <param name="options">How to generate; null for the defaults.</param>
     /// <param name="cancellationToken">Stops this request.</param>
     /// <returns>The completion.</returns>
-    /// <exception cref="LlamaContextOverflowException">The prompt does not fit in one sequence's context.</exception>
+    /// <exception cref="LlamaContextOverflowException">The prompt does not fit in one sequence's context (and truncation was not asked for).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public Task<LlamaCompletion> CompleteAsync(string prompt, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
         InferenceContexts.CollectAsync(StreamAsync(prompt, options, cancellationToken), cancellationToken);
@@ -167,7 +147,7 @@ public sealed partial class LlamaScheduler : IDisposable
     /// <returns>The completion.</returns>
     /// <exception cref="ArgumentException"><paramref name="promptTokens"/> is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A token id is outside the vocabulary.</exception>
-    /// <exception cref="LlamaContextOverflowException">The prompt does not fit in one sequence's context.</exception>
+    /// <exception cref="LlamaContextOverflowException">The prompt does not fit in one sequence's context (and truncation was not asked for).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public Task<LlamaCompletion> CompleteAsync(IReadOnlyList<int> promptTokens, LlamaGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
         InferenceContexts.CollectAsync(StreamAsync(promptTokens, options, cancellationToken), cancellationToken);
@@ -177,81 +157,14 @@ public sealed partial class LlamaScheduler : IDisposable
     /// caller's loop body running on the scheduler's thread (or code after an <c>await</c> on one of its streams),
     /// it returns at once and the loop frees the context as it exits.
     /// </summary>
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-
-        _abort.Abort = true;
-        _queue.Writer.TryComplete();
-        _shutdown.Cancel();
-        if (_loopThread.TryFreeOnExit())
-        {
-            return;
-        }
-
-        _loopThread.Join();
-        FreeNativeResources();
-    }
+    public void Dispose() => _engine.Dispose();
 
     /// <summary>For tests: how many times a caller's loop body held the loop's thread past the stall limit.</summary>
-    internal int LoopMoves => _loopThread.Moves;
+    internal int LoopMoves => _engine.LoopMoves;
 
-    private void OnLoopMoved(TimeSpan held) => LogLoopMoved(_logger, (long)held.TotalMilliseconds, (long)Options.CallerStallLimit.TotalMilliseconds);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A caller's loop body over a scheduler stream held the scheduler's thread for {HeldMs} ms (limit {LimitMs} ms); the scheduler moved to a new thread so the other streams go on. Await instead of blocking inside 'await foreach'.")]
-    private static partial void LogLoopMoved(ILogger logger, long heldMs, long limitMs);
-
-    private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
-
-    private void FreeNativeResources()
-    {
-        _arrivals.Dispose();
-        _batch.Dispose();
-        _context.Dispose();
-        _abort.Dispose();
-        _shutdown.Dispose();
-    }
+    /// <summary>For tests: decode steps in which generating streams advanced together with a prompt chunk.</summary>
+    internal int InterleavedSteps => _engine.InterleavedSteps;
 
     /// <summary>For tests: the highest position each sequence holds in the KV cache (-1 when empty).</summary>
-    internal int[] SequencePositions()
-    {
-        return Enumerable.Range(0, _slots.Length).Select(_context.HighestPosition).ToArray();
-    }
-
-    private async IAsyncEnumerable<LlamaGenerationUpdate> StreamCoreAsync(ScheduledRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        if (!_queue.Writer.TryWrite(request))
-        {
-            if (Options.QueueFullBehavior == LlamaQueueFullBehavior.Fail)
-            {
-                throw new LlamaQueueFullException(Options.MaxQueuedRequests);
-            }
-
-            await _queue.Writer.WriteAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-
-        Signal();
-        using CancellationTokenRegistration wake = cancellationToken.UnsafeRegister(static state => ((LlamaScheduler)state!).Signal(), this);
-        bool completed = false;
-        try
-        {
-            await foreach (LlamaGenerationUpdate update in request.Updates.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
-            {
-                yield return update;
-            }
-
-            completed = true;
-        }
-        finally
-        {
-            if (!completed)
-            {
-                request.Abandon();
-                Signal();
-            }
-        }
-    }
+    internal int[] SequencePositions() => _engine.SequencePositions();
 }

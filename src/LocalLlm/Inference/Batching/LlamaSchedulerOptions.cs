@@ -5,6 +5,8 @@ namespace LocalLlm;
 /// <summary>How a <see cref="LlamaScheduler"/> shares one context among concurrent requests.</summary>
 public sealed class LlamaSchedulerOptions
 {
+    internal const int DefaultPromptChunkSize = 256;
+
     /// <summary>Gets or sets how many requests generate at once, each as its own sequence in every decode. Default: 4.</summary>
     public int ParallelSequences { get; set; } = 4;
 
@@ -12,7 +14,7 @@ public sealed class LlamaSchedulerOptions
     public int ContextSizePerSequence { get; set; } = 2048;
 
     /// <summary>Gets or sets the most prompt tokens one request evaluates per step, so a long prompt never stalls the other streams. Default: 256.</summary>
-    public int PromptChunkSize { get; set; } = 256;
+    public int PromptChunkSize { get; set; } = DefaultPromptChunkSize;
 
     /// <summary>Gets or sets how many requests may wait for a free sequence. Default: 64.</summary>
     public int MaxQueuedRequests { get; set; } = 64;

@@ -4,19 +4,18 @@ using System.Threading.Channels;
 namespace LocalLlm;
 
 /// <summary>
-/// The thread a <see cref="LlamaScheduler"/>'s loop runs on, and the hand-off of updates to the callers.
+/// The thread an <see cref="InferenceEngine"/>'s loop runs on, and the hand-off of updates to the callers.
 /// </summary>
 /// <remarks>
-/// Callers' loop bodies run inline on the loop thread between decode steps, as they do on a
-/// <see cref="LlamaSession"/>'s worker: handing each token to a thread-pool thread instead cost up to a quarter of a
-/// single stream's throughput on a machine whose cores all decode, because the pool's threads spin for work beside
-/// llama.cpp's.
+/// Callers' loop bodies run inline on the loop thread between decode steps, as in a native loop: handing each token
+/// to a thread-pool thread instead cost up to a quarter of a single stream's throughput on a machine whose cores all
+/// decode, because the pool's threads spin for work beside llama.cpp's.
 /// A body that holds the thread longer than the stall limit (it blocks, or waits synchronously on another stream)
 /// must not stall or deadlock the other streams: a watchdog then moves the loop to a fresh thread, which goes on
 /// from the next undelivered update. The old thread finishes the caller's body and ends without touching the loop's
 /// state again. Only the thread that owns the loop may touch the context and the admitted requests.
 /// </remarks>
-internal sealed class SchedulerLoopThread
+internal sealed class InferenceLoopThread
 {
     private readonly object _gate = new();
     private readonly List<Delivery> _pending = [];
@@ -32,10 +31,10 @@ internal sealed class SchedulerLoopThread
     private long _bodySince;
 
     /// <param name="name">The threads' name.</param>
-    /// <param name="loop">The scheduler's loop; it returns when <see cref="Deliver"/> says the thread lost the loop, or at shutdown.</param>
+    /// <param name="loop">The engine's loop; it returns when <see cref="Deliver"/> says the thread lost the loop, or at shutdown.</param>
     /// <param name="stallLimit">How long one delivery may hold the loop thread before the loop moves on without it.</param>
     /// <param name="onMoved">Told how long the body had held the thread when the loop moved.</param>
-    public SchedulerLoopThread(string name, Action loop, TimeSpan stallLimit, Action<TimeSpan> onMoved)
+    public InferenceLoopThread(string name, Action loop, TimeSpan stallLimit, Action<TimeSpan> onMoved)
     {
         _name = name;
         _loop = loop;
@@ -60,7 +59,7 @@ internal sealed class SchedulerLoopThread
     }
 
     /// <summary>
-    /// Called from a caller's loop body that wants the scheduler disposed: on the loop's thread, the loop cannot be
+    /// Called from a caller's loop body that wants the engine disposed: on the loop's thread, the loop cannot be
     /// joined, so its owner frees the native resources as it exits; returns false on any other thread (including one
     /// the loop has just moved away from), which then joins the loop instead.
     /// </summary>
@@ -200,7 +199,7 @@ internal sealed class SchedulerLoopThread
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 // A throwing logger must not end the process from this thread.
-                Trace.TraceError($"LocalLlm scheduler: logging the move failed: {ex}");
+                Trace.TraceError($"LocalLlm inference loop: logging the move failed: {ex}");
             }
 
             next.Start();
@@ -234,7 +233,7 @@ internal sealed class SchedulerLoopThread
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 // A caller's continuation threw on this thread; it is the caller's failure, not the other streams'.
-                Trace.TraceError($"LocalLlm scheduler: a caller's continuation threw: {ex}");
+                Trace.TraceError($"LocalLlm inference loop: a caller's continuation threw: {ex}");
             }
         }
     }

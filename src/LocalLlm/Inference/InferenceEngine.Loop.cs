@@ -1,0 +1,437 @@
+using LocalLlm.Native;
+
+namespace LocalLlm;
+
+// The step: admit waiting requests into free sequences, put one token of every generating sequence and a chunk of
+// every prompt being evaluated into one batch, decode once, sample each sequence from its own row, retire the finished
+// ones, then hand the step's updates to the callers. Only the loop's thread touches the context and the admitted
+// requests.
+internal sealed partial class InferenceEngine
+{
+    private readonly SemaphoreSlim _arrivals = new(0);
+    private readonly List<GenerationRequest> _batchRequests;
+    private readonly object _decodeGate = new();
+    private bool _decoding;
+    private int _active;
+    private int _prefillCursor;
+
+    /// <summary>For tests: decode steps in which generating streams advanced together with a prompt chunk.</summary>
+    public int InterleavedSteps { get; private set; }
+
+    private void Signal()
+    {
+        try
+        {
+            if (!IsDisposed)
+            {
+                _arrivals.Release();
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed between the check and the release: the loop has ended and needs no wake-up.
+        }
+    }
+
+    /// <summary>A request was cancelled or abandoned: wake the loop, and abort the decode in progress when nothing in its batch is wanted any more.</summary>
+    private void OnCancelled()
+    {
+        lock (_decodeGate)
+        {
+            if (_decoding && _batchRequests.TrueForAll(static r => r.IsCancelled))
+            {
+                _abort.Abort = true;
+            }
+        }
+
+        Signal();
+    }
+
+    /// <summary>
+    /// The loop. Returns early, touching nothing, when a caller's loop body held the thread so long that the loop
+    /// moved to another thread (see <see cref="InferenceLoopThread"/>).
+    /// </summary>
+    private void Run()
+    {
+        Span<byte> piece = stackalloc byte[256];
+        while (!_shutdown.IsCancellationRequested)
+        {
+            try
+            {
+                Admit();
+                RetireCancelled();
+                if (!_loopThread.Deliver())
+                {
+                    return;
+                }
+
+                if (_active == 0)
+                {
+                    _loopThread.Idle();
+                    _arrivals.Wait(_shutdown.Token);
+                    _loopThread.Busy();
+                    continue;
+                }
+
+                if (BuildBatch() == 0)
+                {
+                    continue;
+                }
+
+                int status = Decode();
+                if (status == 0)
+                {
+                    SampleAndAdvance(piece);
+                }
+                else if (!_shutdown.IsCancellationRequested)
+                {
+                    RollBack(status);
+                }
+            }
+            catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                // Nothing may escape the loop: the requests in flight learn what went wrong, later ones still run.
+                FailActive(ex);
+            }
+
+            if (!_loopThread.Deliver())
+            {
+                return;
+            }
+        }
+
+        Exception disposed = _settings.DisposedFailure();
+        FailActive(disposed);
+        TakeArrivals();
+        foreach (GenerationRequest waiting in _waiting)
+        {
+            waiting.Fail(disposed, _loopThread);
+            waiting.Dispose();
+        }
+
+        _waiting.Clear();
+        if (!_loopThread.Deliver())
+        {
+            return;
+        }
+
+        if (_loopThread.FreeOnExit)
+        {
+            FreeNativeResources();
+        }
+
+        _loopThread.End();
+    }
+
+    private void Admit()
+    {
+        TakeArrivals();
+        Span<bool> free = stackalloc bool[_slots.Length];
+        while (_active < _slots.Length && _waiting.Count > 0)
+        {
+            GenerationRequest request = _waiting[0];
+            _waiting.RemoveAt(0);
+            _queueCapacity.Release();
+            if (request.IsCancelled)
+            {
+                request.Fail(new OperationCanceledException("The request was cancelled while it waited.", request.CancellationToken), _loopThread);
+                request.Dispose();
+                continue;
+            }
+
+            for (int i = 0; i < _slots.Length; i++)
+            {
+                free[i] = _slots[i] is null;
+            }
+
+            (int sequence, int reused) = _sequences.Choose(request.Prompt, free);
+            if (_context.RemoveTokens(sequence, reused, -1))
+            {
+                _sequences.Truncate(sequence, reused);
+            }
+            else
+            {
+                // Some memories (recurrent models) cannot drop part of a sequence: start it over.
+                _context.RemoveSequence(sequence);
+                _sequences.Forget(sequence);
+                reused = 0;
+            }
+
+            try
+            {
+                request.Admit(sequence, reused, request.Options.Sampling.CreateNativeSampler(_model.Tokenizer, _settings.Seed, request.Options.Chat), _model.Tokenizer);
+            }
+            catch (Exception ex) when (ex is ArgumentException or LlamaException)
+            {
+                request.Fail(ex, _loopThread);
+                request.Dispose();
+                continue;
+            }
+
+            _slots[sequence] = request;
+            Volatile.Write(ref _active, _active + 1);
+        }
+    }
+
+    /// <summary>Moves newly submitted requests to the waiting line, first come first served.</summary>
+    private void TakeArrivals()
+    {
+        while (_queue.Reader.TryRead(out GenerationRequest? next))
+        {
+            _waiting.Add(next);
+        }
+    }
+
+    /// <summary>Cancelled requests leave at once, whether generating or waiting for a sequence.</summary>
+    private void RetireCancelled()
+    {
+        foreach (GenerationRequest? request in _slots)
+        {
+            if (request is not null && request.IsCancelled)
+            {
+                Release(request);
+                request.Fail(new OperationCanceledException("The generation was cancelled.", request.CancellationToken), _loopThread);
+            }
+        }
+
+        for (int i = _waiting.Count - 1; i >= 0; i--)
+        {
+            GenerationRequest request = _waiting[i];
+            if (request.IsCancelled)
+            {
+                _waiting.RemoveAt(i);
+                _queueCapacity.Release();
+                request.Fail(new OperationCanceledException("The request was cancelled while it waited.", request.CancellationToken), _loopThread);
+                request.Dispose();
+            }
+        }
+    }
+
+    private int BuildBatch()
+    {
+        _batch.Clear();
+        _batchRequests.Clear();
+
+        // Every generating sequence advances by one token each step, whatever the prompts waiting beside it.
+        foreach (GenerationRequest? request in _slots)
+        {
+            if (request is { Prefilling: false, PendingToken: >= 0 })
+            {
+                request.OutputRow = _batch.Add(request.PendingToken, _sequences.Count(request.Sequence), request.Sequence, output: true);
+                _batchRequests.Add(request);
+            }
+        }
+
+        // Prompts fill the rest of the batch in chunks, starting from a different request each step.
+        int generating = _batch.Count;
+        for (int i = 0; i < _slots.Length && _batch.Count < BatchSize; i++)
+        {
+            GenerationRequest? request = _slots[(_prefillCursor + i) % _slots.Length];
+            if (request is null || !request.Prefilling)
+            {
+                continue;
+            }
+
+            int chunk = Math.Min(Math.Min(_settings.PromptChunkSize, request.Prompt.Length - request.PromptEvaluated), BatchSize - _batch.Count);
+            int start = _sequences.Count(request.Sequence);
+            for (int t = 0; t < chunk; t++)
+            {
+                int index = request.PromptEvaluated + t;
+                bool last = index == request.Prompt.Length - 1;
+                int row = _batch.Add(request.Prompt[index], start + t, request.Sequence, output: last);
+                if (last)
+                {
+                    request.OutputRow = row;
+                }
+            }
+
+            request.PromptChunk = chunk;
+            _batchRequests.Add(request);
+        }
+
+        if (generating > 0 && _batch.Count > generating)
+        {
+            InterleavedSteps++;
+        }
+
+        _prefillCursor = (_prefillCursor + 1) % _slots.Length;
+        return _batch.Count;
+    }
+
+    /// <summary>Decodes the batch, abortable while every request in it is cancelled; returns llama.cpp's status.</summary>
+    private int Decode()
+    {
+        lock (_decodeGate)
+        {
+            _decoding = true;
+            if (_batchRequests.TrueForAll(static r => r.IsCancelled))
+            {
+                _abort.Abort = true;
+            }
+        }
+
+        try
+        {
+            return _context.Decode(_batch);
+        }
+        finally
+        {
+            lock (_decodeGate)
+            {
+                _decoding = false;
+                _abort.Abort = IsDisposed;
+            }
+        }
+    }
+
+    /// <summary>After a successful decode: records what each sequence now holds, then samples every request that has a row.</summary>
+    private void SampleAndAdvance(Span<byte> piece)
+    {
+        foreach (GenerationRequest request in _batchRequests)
+        {
+            if (request.PromptChunk > 0)
+            {
+                _sequences.Append(request.Sequence, request.Prompt.AsSpan(request.PromptEvaluated, request.PromptChunk));
+                request.PromptEvaluated += request.PromptChunk;
+                request.PromptChunk = 0;
+            }
+            else
+            {
+                _sequences.Append(request.Sequence, request.PendingToken);
+            }
+        }
+
+        foreach (GenerationRequest request in _batchRequests)
+        {
+            if (request.OutputRow < 0)
+            {
+                continue;
+            }
+
+            LlamaFinishReason? reason;
+            try
+            {
+                reason = request.SampleAndAccept(_context, _model.Tokenizer, piece, _loopThread);
+                if (reason is null && !MakeRoomForNextToken(request))
+                {
+                    reason = LlamaFinishReason.ContextFull;
+                }
+            }
+            catch (LlamaException ex)
+            {
+                // One request's sampling failure (its grammar has no way on, say) is that request's alone.
+                Release(request);
+                request.Fail(ex, _loopThread);
+                continue;
+            }
+
+            if (reason is not null)
+            {
+                Release(request);
+                request.Finish(reason.Value, _loopThread);
+            }
+        }
+    }
+
+    /// <summary>
+    /// After a failed or aborted decode: removes from each sequence in the batch whatever part of it llama.cpp had
+    /// already stored, so the KV cache holds exactly what was known before the step. An aborted batch holds only
+    /// cancelled requests, which the next step retires; any other failure fails the batch's requests.
+    /// </summary>
+    private void RollBack(int status)
+    {
+        foreach (GenerationRequest request in _batchRequests)
+        {
+            int held = _sequences.Count(request.Sequence);
+            if (!_context.RemoveTokens(request.Sequence, held, -1))
+            {
+                _context.RemoveSequence(request.Sequence);
+                _sequences.Forget(request.Sequence);
+            }
+
+            request.PromptChunk = 0;
+            request.OutputRow = -1;
+        }
+
+        if (status == 2 && _batchRequests.TrueForAll(static r => r.IsCancelled))
+        {
+            return;
+        }
+
+        foreach (GenerationRequest request in _batchRequests)
+        {
+            string reason = status == 1
+                ? $"llama_decode found no room in the KV cache for a batch of {_batch.Count} tokens (this sequence holds {_sequences.Count(request.Sequence)} of {SequenceContextSize})."
+                : $"llama_decode failed with status {status} for a batch of {_batch.Count} tokens.";
+            Release(request);
+            request.Fail(new LlamaException(reason), _loopThread);
+        }
+    }
+
+    /// <summary>
+    /// Frees a cell for the request's next token when its sequence is full: under
+    /// <see cref="LlamaContextOverflowPolicy.Shift"/> keeps the first tokens, discards half of the rest and moves the
+    /// remainder back, leaving the other sequences untouched.
+    /// </summary>
+    /// <returns>False when the sequence is full and cannot (or may not) shift.</returns>
+    private bool MakeRoomForNextToken(GenerationRequest request)
+    {
+        int held = _sequences.Count(request.Sequence);
+        if (held < SequenceContextSize)
+        {
+            return true;
+        }
+
+        if (_settings.OverflowPolicy == LlamaContextOverflowPolicy.Stop || !_context.CanShift)
+        {
+            return false;
+        }
+
+        int keep = KeepTokenCount(_sequences.Snapshot(request.Sequence));
+        (keep, int discard) = ContextShift.Apply(_context, request.Sequence, held, keep);
+        _sequences.Remove(request.Sequence, keep, discard);
+        request.Shifted += discard;
+        ShiftCount++;
+        return true;
+    }
+
+    private void FailActive(Exception exception)
+    {
+        foreach (GenerationRequest? request in _slots)
+        {
+            if (request is not null)
+            {
+                Release(request);
+                request.Fail(exception, _loopThread);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Frees the request's sequence at once, leaving the other sequences untouched. With
+    /// <see cref="InferenceEngineSettings.ReusePromptCache"/> the sequence keeps its tokens in the KV cache for the next
+    /// request that starts the same way; otherwise its cells are freed.
+    /// </summary>
+    private void Release(GenerationRequest request)
+    {
+        int sequence = request.Sequence;
+        if (_settings.ReusePromptCache)
+        {
+            _sequences.MarkHeld(sequence, request.Shifted == 0 ? request.Prompt.Length : int.MaxValue);
+        }
+        else
+        {
+            _context.RemoveSequence(sequence);
+            _sequences.Forget(sequence);
+        }
+
+        _slots[sequence] = null;
+        Volatile.Write(ref _active, _active - 1);
+        request.Sequence = -1;
+        request.Dispose();
+    }
+}

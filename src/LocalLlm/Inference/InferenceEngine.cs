@@ -1,0 +1,250 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using LocalLlm.Native;
+
+namespace LocalLlm;
+
+/// <summary>
+/// The one generation loop. An engine owns a context and its sequences; its loop admits waiting requests into free
+/// sequences, fills one batch with every generating sequence's next token and chunks of the prompts being evaluated,
+/// decodes it, samples each sequence from its own row, and hands the updates to the callers. A
+/// <see cref="LlamaSession"/> is an engine with one sequence, a <see cref="LlamaScheduler"/> one with many, and the
+/// chat client drives one directly; what happens to a token is written once, here.
+/// </summary>
+/// <remarks>
+/// Callers' loop bodies run on the loop's thread between decode steps (see <see cref="InferenceLoopThread"/>). A
+/// cancelled request leaves at the next step; when every request in the batch being decoded is cancelled, the decode
+/// itself is aborted.
+/// </remarks>
+internal sealed partial class InferenceEngine : IDisposable
+{
+    private readonly LlamaModel _model;
+    private readonly InferenceEngineSettings _settings;
+    private readonly SafeLlamaContextHandle _context;
+    private readonly AbortFlag _abort = new();
+    private readonly Channel<GenerationRequest> _queue;
+    private readonly SemaphoreSlim _queueCapacity;
+    private readonly List<GenerationRequest> _waiting = [];
+    private readonly GenerationRequest?[] _slots;
+    private readonly SequencePromptCache _sequences;
+    private readonly InferenceLoopThread _loopThread;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly NativeBatch _batch;
+    private int _disposed;
+
+    /// <summary>Creates the context and starts the loop.</summary>
+    /// <exception cref="LlamaException">llama.cpp could not create the context.</exception>
+    public InferenceEngine(LlamaModel model, InferenceEngineSettings settings)
+    {
+        _model = model;
+        _settings = settings;
+        _context = SafeLlamaContextHandle.Create(model.Handle, settings.Context, _abort, settings.ContextDescription);
+
+        int sequences = settings.Context.SequenceCount ?? 1;
+        ContextSize = _context.ContextSize;
+        SequenceContextSize = _context.SequenceContextSize;
+        BatchSize = _context.BatchSize;
+        _batch = new NativeBatch(BatchSize);
+        _slots = new GenerationRequest?[sequences];
+        _batchRequests = new List<GenerationRequest>(sequences);
+        _sequences = new SequencePromptCache(sequences);
+        _queue = Channel.CreateUnbounded<GenerationRequest>(new UnboundedChannelOptions { SingleReader = true });
+        _queueCapacity = new SemaphoreSlim(settings.MaxQueuedRequests, settings.MaxQueuedRequests);
+        _logger = settings.LoggerFactory?.CreateLogger<LlamaScheduler>() ?? NullLogger<LlamaScheduler>.Instance;
+        _loopThread = new InferenceLoopThread(settings.ThreadName, Run, settings.CallerStallLimit, OnLoopMoved);
+        _loopThread.Start();
+    }
+
+    /// <summary>Gets the model the engine runs.</summary>
+    public LlamaModel Model => _model;
+
+    /// <summary>Gets the whole context window in tokens.</summary>
+    public int ContextSize { get; }
+
+    /// <summary>Gets each sequence's context window in tokens.</summary>
+    public int SequenceContextSize { get; }
+
+    /// <summary>Gets the most tokens one decode call takes.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Gets how many times a full sequence has shifted to make room.</summary>
+    public int ShiftCount { get; private set; }
+
+    /// <summary>Gets how many requests are generating right now.</summary>
+    public int ActiveRequests => Volatile.Read(ref _active);
+
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>For tests: how many times a caller's loop body held the loop's thread past the stall limit.</summary>
+    public int LoopMoves => _loopThread.Moves;
+
+    /// <summary>How many prompt tokens llama.cpp's own performance counters saw this context evaluate.</summary>
+    public int NativePromptTokensEvaluated => _context.PromptTokensEvaluated;
+
+    /// <summary>
+    /// Checks a prompt and makes it fit a sequence: one free cell is needed for the first generated token, so a prompt
+    /// as long as the sequence's window is cut (keeping its first tokens and its end) when the options ask for
+    /// truncation, and rejected otherwise.
+    /// </summary>
+    /// <exception cref="ArgumentException">The prompt is empty.</exception>
+    /// <exception cref="LlamaContextOverflowException">The prompt does not fit and truncation was not asked for.</exception>
+    public int[] FitPrompt(int[] promptTokens, LlamaGenerationOptions options)
+    {
+        if (promptTokens.Length == 0)
+        {
+            throw new ArgumentException("The prompt has no tokens; give at least one token (or add the beginning-of-sequence token).", nameof(promptTokens));
+        }
+
+        int window = SequenceContextSize;
+        if (promptTokens.Length < window)
+        {
+            return promptTokens;
+        }
+
+        if (!options.TruncatePrompt)
+        {
+            throw new LlamaContextOverflowException(promptTokens.Length, window);
+        }
+
+        int keep = Math.Min(KeepTokenCount(promptTokens), window / 2);
+        int reserve = Math.Clamp(options.MaxTokens ?? window / 4, 1, window / 2);
+        int tail = window - keep - reserve;
+        return [.. promptTokens.AsSpan(0, keep), .. promptTokens.AsSpan(promptTokens.Length - tail)];
+    }
+
+    /// <summary>
+    /// Queues <paramref name="request"/> and streams its updates. Stopping the enumeration early (or cancelling the
+    /// request's token) drops the request at the loop's next step; the enumeration's end waits for that.
+    /// </summary>
+    /// <exception cref="LlamaQueueFullException">The queue is full and the behaviour is <see cref="LlamaQueueFullBehavior.Fail"/>.</exception>
+    public async IAsyncEnumerable<LlamaGenerationUpdate> StreamAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        CancellationToken requestToken = request.CancellationToken;
+        if (!_queueCapacity.Wait(0, CancellationToken.None))
+        {
+            if (_settings.QueueFullBehavior == LlamaQueueFullBehavior.Fail)
+            {
+                throw new LlamaQueueFullException(_settings.MaxQueuedRequests);
+            }
+
+            await WaitForRoomAsync(requestToken).ConfigureAwait(false);
+        }
+
+        if (!_queue.Writer.TryWrite(request))
+        {
+            throw new ObjectDisposedException(GetType().Name, "The engine was disposed before the request started.");
+        }
+
+        Signal();
+        using CancellationTokenRegistration stop = requestToken.UnsafeRegister(static state => ((InferenceEngine)state!).OnCancelled(), this);
+        using CancellationTokenRegistration stopReading = cancellationToken.UnsafeRegister(static state => ((GenerationRequest)state!).Abandon(), request);
+        bool completed = false;
+        try
+        {
+            await foreach (LlamaGenerationUpdate update in request.Updates.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                yield return update;
+            }
+
+            completed = true;
+        }
+        finally
+        {
+            if (!completed)
+            {
+                request.Abandon();
+                OnCancelled();
+                await request.Retired.ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Waits for room in the queue; the engine's disposal ends the wait.</summary>
+    private async Task WaitForRoomAsync(CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
+        try
+        {
+            await _queueCapacity.WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ObjectDisposedException(GetType().Name, "The engine was disposed while the request waited for room in the queue.");
+        }
+    }
+
+    /// <summary>
+    /// Stops every request, waits for the loop to end, and frees the context. Idempotent. Called from a caller's loop
+    /// body running on the loop's thread, it returns at once and the loop frees the context as it exits.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _abort.Abort = true;
+        _queue.Writer.TryComplete();
+        _shutdown.Cancel();
+        if (_loopThread.TryFreeOnExit())
+        {
+            return;
+        }
+
+        _loopThread.Join();
+        FreeNativeResources();
+    }
+
+    /// <summary>For tests: the highest position each sequence holds in the KV cache (-1 when empty).</summary>
+    public int[] SequencePositions() => Enumerable.Range(0, _slots.Length).Select(_context.HighestPosition).ToArray();
+
+    /// <summary>How many tokens <paramref name="sequence"/> holds in the KV cache.</summary>
+    public int HeldTokenCount(int sequence) => _sequences.Count(sequence);
+
+    // A session's state and reset: called only while no request is queued or admitted (the session runs one
+    // operation at a time), so the loop does not touch the context meanwhile.
+
+    /// <summary>The tokens sequence 0 holds.</summary>
+    public int[] HeldTokens() => _sequences.Snapshot(0);
+
+    /// <summary>Clears the KV cache and what every sequence is known to hold.</summary>
+    public void ClearMemory()
+    {
+        _context.ClearMemory();
+        for (int sequence = 0; sequence < _slots.Length; sequence++)
+        {
+            _sequences.Forget(sequence);
+        }
+    }
+
+    /// <summary>Gets the context, for a session's state to be saved into or restored from.</summary>
+    public SafeLlamaContextHandle Context => _context;
+
+    /// <summary>After a whole-context state was restored: sequence 0 holds <paramref name="tokens"/>.</summary>
+    public void RestoredHolding(int[] tokens) => _sequences.Hold(0, tokens);
+
+    /// <summary>The tokens at the start that a shift or a truncation keeps: the configured count, and the BOS token.</summary>
+    private int KeepTokenCount(IReadOnlyList<int> tokens) =>
+        ContextShift.KeepCount(_settings.ShiftKeepTokens, tokens, _model.Tokenizer.BeginningOfSequenceToken);
+
+    private void OnLoopMoved(TimeSpan held) =>
+        LogLoopMoved(_logger, _settings.OwnerName, (long)held.TotalMilliseconds, (long)_settings.CallerStallLimit.TotalMilliseconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A caller's loop body held the {Owner}'s thread for {HeldMs} ms (limit {LimitMs} ms); the loop moved to a new thread so the other streams go on. Await instead of blocking inside 'await foreach'.")]
+    private static partial void LogLoopMoved(ILogger logger, string owner, long heldMs, long limitMs);
+
+    private void FreeNativeResources()
+    {
+        _arrivals.Dispose();
+        _queueCapacity.Dispose();
+        _batch.Dispose();
+        _context.Dispose();
+        _abort.Dispose();
+        _shutdown.Dispose();
+    }
+}
