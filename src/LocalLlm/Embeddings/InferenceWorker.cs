@@ -3,8 +3,9 @@ using System.Collections.Concurrent;
 namespace LocalLlm;
 
 /// <summary>
-/// The dedicated thread a context's native work runs on: llama_decode blocks for milliseconds to seconds, so it
-/// never borrows a thread-pool thread, and only ever one piece of work runs at a time.
+/// The dedicated thread an embedding context's native work runs on: llama_decode blocks for milliseconds to seconds,
+/// so it never borrows a thread-pool thread, and only ever one piece of work runs at a time. (Generation has its own
+/// loop, <see cref="InferenceEngine"/>: embedding batches are whole inputs, with no sampling and no KV cache kept.)
 /// </summary>
 internal sealed class InferenceWorker : IDisposable
 {
@@ -26,7 +27,7 @@ internal sealed class InferenceWorker : IDisposable
 
     /// <summary>
     /// Stops accepting work; once queued work has finished, runs <paramref name="afterLastWork"/> (freeing what the work
-    /// used). Called from the worker itself (a caller's loop body runs there between tokens), it returns at once and the
+    /// used). Called from the worker itself (a continuation of the caller's may run there), it returns at once and the
     /// worker frees everything after the current work unwinds, instead of joining itself.
     /// </summary>
     public void Dispose(Action? afterLastWork)

@@ -73,9 +73,6 @@ internal sealed class GenerationRequest : IDisposable
 
     public int Generated { get; private set; }
 
-    /// <summary>How many of this sequence's tokens context shifts have dropped.</summary>
-    public int Shifted { get; set; }
-
     /// <summary>Takes <paramref name="sequence"/>, which already holds the prompt's first <paramref name="cachedPromptTokens"/> tokens, and the sampler chain it owns from here on.</summary>
     public void Admit(int sequence, int cachedPromptTokens, NativeSampler sampler, LlamaTokenizer tokenizer)
     {

@@ -58,8 +58,9 @@ internal sealed partial class InferenceEngine
         {
             try
             {
-                Admit();
+                TakeArrivals();
                 RetireCancelled();
+                Admit();
                 if (!_loopThread.Deliver())
                 {
                     return;
@@ -129,20 +130,12 @@ internal sealed partial class InferenceEngine
 
     private void Admit()
     {
-        TakeArrivals();
         Span<bool> free = stackalloc bool[_slots.Length];
         while (_active < _slots.Length && _waiting.Count > 0)
         {
             GenerationRequest request = _waiting[0];
             _waiting.RemoveAt(0);
-            _queueCapacity.Release();
-            if (request.IsCancelled)
-            {
-                request.Fail(new OperationCanceledException("The request was cancelled while it waited.", request.CancellationToken), _loopThread);
-                request.Dispose();
-                continue;
-            }
-
+            LeaveWaiting();
             for (int i = 0; i < _slots.Length; i++)
             {
                 free[i] = _slots[i] is null;
@@ -177,6 +170,13 @@ internal sealed partial class InferenceEngine
         }
     }
 
+    /// <summary>A request left the waiting line (admitted, cancelled or failed): its place in the queue is free again.</summary>
+    private void LeaveWaiting()
+    {
+        _queueCapacity.Release();
+        Interlocked.Decrement(ref _notAdmitted);
+    }
+
     /// <summary>Moves newly submitted requests to the waiting line, first come first served.</summary>
     private void TakeArrivals()
     {
@@ -204,7 +204,7 @@ internal sealed partial class InferenceEngine
             if (request.IsCancelled)
             {
                 _waiting.RemoveAt(i);
-                _queueCapacity.Release();
+                LeaveWaiting();
                 request.Fail(new OperationCanceledException("The request was cancelled while it waited.", request.CancellationToken), _loopThread);
                 request.Dispose();
             }
@@ -301,7 +301,7 @@ internal sealed partial class InferenceEngine
             }
             else
             {
-                _sequences.Append(request.Sequence, request.PendingToken);
+                _sequences.Append(request.Sequence, [request.PendingToken]);
             }
         }
 
@@ -391,10 +391,12 @@ internal sealed partial class InferenceEngine
             return false;
         }
 
-        int keep = KeepTokenCount(_sequences.Snapshot(request.Sequence));
-        (keep, int discard) = ContextShift.Apply(_context, request.Sequence, held, keep);
+        // As llama.cpp's examples do: keep the first tokens, drop half of the rest, move what follows back.
+        int keep = Math.Min(KeepTokenCount(_sequences.Tokens(request.Sequence)), held - 2);
+        int discard = (held - keep) / 2;
+        _context.RemoveTokens(request.Sequence, keep, keep + discard);
+        _context.ShiftPositions(request.Sequence, keep + discard, held, -discard);
         _sequences.Remove(request.Sequence, keep, discard);
-        request.Shifted += discard;
         ShiftCount++;
         return true;
     }
@@ -421,7 +423,7 @@ internal sealed partial class InferenceEngine
         int sequence = request.Sequence;
         if (_settings.ReusePromptCache)
         {
-            _sequences.MarkHeld(sequence, request.Shifted == 0 ? request.Prompt.Length : int.MaxValue);
+            _sequences.MarkHeld(sequence, request.Prompt.Length);
         }
         else
         {

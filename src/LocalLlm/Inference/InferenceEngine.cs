@@ -34,6 +34,7 @@ internal sealed partial class InferenceEngine : IDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly NativeBatch _batch;
     private int _disposed;
+    private int _notAdmitted; // submitted requests not yet admitted or failed
 
     /// <summary>Creates the context and starts the loop.</summary>
     /// <exception cref="LlamaException">llama.cpp could not create the context.</exception>
@@ -54,7 +55,7 @@ internal sealed partial class InferenceEngine : IDisposable
         _queue = Channel.CreateUnbounded<GenerationRequest>(new UnboundedChannelOptions { SingleReader = true });
         _queueCapacity = new SemaphoreSlim(settings.MaxQueuedRequests, settings.MaxQueuedRequests);
         _logger = settings.LoggerFactory?.CreateLogger<LlamaScheduler>() ?? NullLogger<LlamaScheduler>.Instance;
-        _loopThread = new InferenceLoopThread(settings.ThreadName, Run, settings.CallerStallLimit, OnLoopMoved);
+        _loopThread = new InferenceLoopThread(settings.ThreadName, Run, settings.CallerStallLimit, OnLoopMoved, OthersWaiting);
         _loopThread.Start();
     }
 
@@ -134,8 +135,10 @@ internal sealed partial class InferenceEngine : IDisposable
             await WaitForRoomAsync(requestToken).ConfigureAwait(false);
         }
 
+        Interlocked.Increment(ref _notAdmitted);
         if (!_queue.Writer.TryWrite(request))
         {
+            Interlocked.Decrement(ref _notAdmitted);
             throw new ObjectDisposedException(GetType().Name, "The engine was disposed before the request started.");
         }
 
@@ -210,7 +213,7 @@ internal sealed partial class InferenceEngine : IDisposable
     // operation at a time), so the loop does not touch the context meanwhile.
 
     /// <summary>The tokens sequence 0 holds.</summary>
-    public int[] HeldTokens() => _sequences.Snapshot(0);
+    public int[] HeldTokens() => [.. _sequences.Tokens(0)];
 
     /// <summary>Clears the KV cache and what every sequence is known to hold.</summary>
     public void ClearMemory()
@@ -229,8 +232,15 @@ internal sealed partial class InferenceEngine : IDisposable
     public void RestoredHolding(int[] tokens) => _sequences.Hold(0, tokens);
 
     /// <summary>The tokens at the start that a shift or a truncation keeps: the configured count, and the BOS token.</summary>
-    private int KeepTokenCount(IReadOnlyList<int> tokens) =>
-        ContextShift.KeepCount(_settings.ShiftKeepTokens, tokens, _model.Tokenizer.BeginningOfSequenceToken);
+    private int KeepTokenCount(IReadOnlyList<int> tokens)
+    {
+        int configured = _settings.ShiftKeepTokens;
+        int keep = configured == 0 && tokens.Count > 0 && tokens[0] == _model.Tokenizer.BeginningOfSequenceToken ? 1 : configured;
+        return Math.Min(keep, tokens.Count);
+    }
+
+    /// <summary>Whether requests are generating or waiting (read from the watchdog thread: a count may be a step behind).</summary>
+    private bool OthersWaiting() => Volatile.Read(ref _active) > 0 || Volatile.Read(ref _notAdmitted) > 0;
 
     private void OnLoopMoved(TimeSpan held) =>
         LogLoopMoved(_logger, _settings.OwnerName, (long)held.TotalMilliseconds, (long)_settings.CallerStallLimit.TotalMilliseconds);

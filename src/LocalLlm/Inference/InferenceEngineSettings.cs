@@ -9,16 +9,14 @@ namespace LocalLlm;
 /// </summary>
 internal sealed record InferenceEngineSettings
 {
-    /// <summary>Gets the context to create.</summary>
     public required NativeContextSettings Context { get; init; }
 
-    /// <summary>Gets what the context is, for llama.cpp's error messages ("a 4096-token context for 'model.gguf'").</summary>
+    /// <summary>Gets what the context is, for error messages: "a 4096-token context for 'model.gguf'".</summary>
     public required string ContextDescription { get; init; }
 
-    /// <summary>Gets the name of the loop's threads.</summary>
     public required string ThreadName { get; init; }
 
-    /// <summary>Gets what the owner is called in the log ("scheduler", "session").</summary>
+    /// <summary>Gets what the owner is called in the log: "scheduler", "session".</summary>
     public required string OwnerName { get; init; }
 
     /// <summary>Gets how many prompt tokens one request may evaluate per step.</summary>

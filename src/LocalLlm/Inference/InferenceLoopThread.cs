@@ -23,6 +23,7 @@ internal sealed class InferenceLoopThread
     private readonly string _name;
     private readonly TimeSpan _stallLimit;
     private readonly Action<TimeSpan> _onMoved;
+    private readonly Func<bool> _othersWaiting;
     private Thread _owner;
     private bool _busy = true;
     private bool _ended;
@@ -34,8 +35,10 @@ internal sealed class InferenceLoopThread
     /// <param name="loop">The engine's loop; it returns when <see cref="Deliver"/> says the thread lost the loop, or at shutdown.</param>
     /// <param name="stallLimit">How long one delivery may hold the loop thread before the loop moves on without it.</param>
     /// <param name="onMoved">Told how long the body had held the thread when the loop moved.</param>
-    public InferenceLoopThread(string name, Action loop, TimeSpan stallLimit, Action<TimeSpan> onMoved)
+    /// <param name="othersWaiting">Whether any stream besides the blocked body waits for the loop; only then does the loop move.</param>
+    public InferenceLoopThread(string name, Action loop, TimeSpan stallLimit, Action<TimeSpan> onMoved, Func<bool> othersWaiting)
     {
+        _othersWaiting = othersWaiting;
         _name = name;
         _loop = loop;
         _stallLimit = stallLimit;
@@ -181,7 +184,9 @@ internal sealed class InferenceLoopThread
                 }
 
                 held = _bodySince == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(_bodySince);
-                if (held < _stallLimit)
+                // Moving when no other stream waits gains nothing and costs much: llama.cpp then decodes on a fresh
+                // thread while the old one winds down, and on two cores the next run measured several times slower.
+                if (held < _stallLimit || !_othersWaiting())
                 {
                     continue;
                 }

@@ -4,10 +4,12 @@ namespace LocalLlm;
 /// The tokens each sequence of an <see cref="InferenceEngine"/> holds in the KV cache, exactly (appended as they are
 /// decoded, cut by shifts and rollbacks), and the choice of sequence for a new request: the free one whose tokens
 /// share the longest prefix with its prompt, as llama-server picks a slot by prompt similarity. Written only by the
-/// engine's loop (or, for a session's state and reset, while no request is admitted); counts may be read from any thread.
+/// engine's loop (or, for a session's state and reset, while no request is admitted); a count read from another
+/// thread may be a step behind.
 /// </summary>
 internal sealed class SequencePromptCache
 {
+    private const int Shifted = int.MaxValue;
     private readonly List<int>[] _tokens;
     private readonly int[] _heldPromptLength;
     private readonly long[] _heldSince;
@@ -54,20 +56,20 @@ internal sealed class SequencePromptCache
     /// <summary>Records that an idle sequence holds <paramref name="tokens"/>, of which the first <paramref name="promptLength"/> were its prompt (all when null).</summary>
     public void Hold(int sequence, IReadOnlyList<int> tokens, int? promptLength = null)
     {
-        List<int> held = _tokens[sequence];
-        lock (held)
-        {
-            held.Clear();
-            held.AddRange(tokens);
-        }
-
-        MarkHeld(sequence, promptLength ?? tokens.Count);
+        _tokens[sequence].Clear();
+        _tokens[sequence].AddRange(tokens);
+        _heldPromptLength[sequence] = Math.Min(promptLength ?? tokens.Count, tokens.Count);
+        _heldSince[sequence] = ++_clock;
     }
 
-    /// <summary>A request has left the sequence, whose tokens stay: of them, the first <paramref name="promptLength"/> were its prompt.</summary>
+    /// <summary>A request has left the sequence, whose tokens stay: of them, the first <paramref name="promptLength"/> were its prompt (unless a shift cut them).</summary>
     public void MarkHeld(int sequence, int promptLength)
     {
-        _heldPromptLength[sequence] = Math.Min(promptLength, Count(sequence));
+        if (_heldPromptLength[sequence] != Shifted)
+        {
+            _heldPromptLength[sequence] = Math.Min(promptLength, _tokens[sequence].Count);
+        }
+
         _heldSince[sequence] = ++_clock;
     }
 
@@ -77,67 +79,27 @@ internal sealed class SequencePromptCache
     /// <summary>The sequence keeps only its first <paramref name="count"/> tokens.</summary>
     public void Truncate(int sequence, int count)
     {
-        List<int> held = _tokens[sequence];
-        lock (held)
-        {
-            held.RemoveRange(count, held.Count - count);
-        }
-
+        _tokens[sequence].RemoveRange(count, _tokens[sequence].Count - count);
         _heldPromptLength[sequence] = Math.Min(_heldPromptLength[sequence], count);
     }
 
     /// <summary>The sequence dropped <paramref name="count"/> tokens from <paramref name="start"/> on and moved the rest back (a context shift).</summary>
     public void Remove(int sequence, int start, int count)
     {
-        List<int> held = _tokens[sequence];
-        lock (held)
-        {
-            held.RemoveRange(start, count);
-        }
+        _tokens[sequence].RemoveRange(start, count);
 
         // The shifted tokens no longer begin with a whole prompt: the sequence matches only a prompt continuing all of them.
-        _heldPromptLength[sequence] = int.MaxValue;
+        _heldPromptLength[sequence] = Shifted;
     }
 
     /// <summary>The batch just decoded added <paramref name="tokens"/> to the sequence.</summary>
-    public void Append(int sequence, ReadOnlySpan<int> tokens)
-    {
-        List<int> held = _tokens[sequence];
-        lock (held)
-        {
-            held.AddRange(tokens);
-        }
-    }
-
-    /// <summary>The batch just decoded added <paramref name="token"/> to the sequence.</summary>
-    public void Append(int sequence, int token)
-    {
-        List<int> held = _tokens[sequence];
-        lock (held)
-        {
-            held.Add(token);
-        }
-    }
+    public void Append(int sequence, ReadOnlySpan<int> tokens) => _tokens[sequence].AddRange(tokens);
 
     /// <summary>How many tokens the sequence holds (its next position).</summary>
-    public int Count(int sequence)
-    {
-        List<int> held = _tokens[sequence];
-        lock (held)
-        {
-            return held.Count;
-        }
-    }
+    public int Count(int sequence) => _tokens[sequence].Count;
 
-    /// <summary>A copy of the sequence's tokens.</summary>
-    public int[] Snapshot(int sequence)
-    {
-        List<int> held = _tokens[sequence];
-        lock (held)
-        {
-            return [.. held];
-        }
-    }
+    /// <summary>The sequence's tokens; read while no request runs in it.</summary>
+    public IReadOnlyList<int> Tokens(int sequence) => _tokens[sequence];
 
     /// <summary>Whether <paramref name="sequence"/> is the better one to give away than <paramref name="other"/>: empty first, then the least recently used.</summary>
     private bool EvictsBefore(int sequence, int other) =>

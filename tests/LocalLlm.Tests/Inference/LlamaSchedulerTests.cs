@@ -259,6 +259,26 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
     }
 
     [Test]
+    public async Task ACallerBlockingWhenNoOtherStreamWaits_KeepsTheLoopOnItsThread()
+    {
+        using LlamaScheduler scheduler = new(Model, new LlamaSchedulerOptions { ParallelSequences = 2, ContextSizePerSequence = 512, ThreadCount = 2, CallerStallLimit = TimeSpan.FromMilliseconds(20) });
+        bool blocked = false;
+
+        await foreach (LlamaGenerationUpdate update in scheduler.StreamAsync(Prompts[0], Greedy(4)))
+        {
+            if (update.FinishReason is not null && OnSchedulerThread)
+            {
+                blocked = true;
+                Thread.Sleep(200); // ten stall limits, with the request finished and nothing else waiting
+            }
+        }
+
+        Assume.That(blocked, Is.True, "the last update's body ran on the scheduler's thread");
+        Assert.That(scheduler.LoopMoves, Is.Zero, "moving would have served no one");
+        Assert.That((await scheduler.CompleteAsync(Prompts[1], Greedy(2))).TokenIds, Has.Count.EqualTo(2));
+    }
+
+    [Test]
     public async Task ARequestWhoseSamplingFails_FailsAlone()
     {
         using LlamaScheduler scheduler = CreateScheduler(parallel: 2);
@@ -288,6 +308,61 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
     }
 
     [Test]
+    public async Task ARequestCancelledWhileWaitingForASequence_FailsAtOnce_AndTheRunningOneGoesOn()
+    {
+        using LlamaScheduler scheduler = CreateScheduler(parallel: 1);
+        using var stop = new CancellationTokenSource();
+        await using IAsyncEnumerator<LlamaGenerationUpdate> running = scheduler.StreamAsync(Prompts[0], Greedy(100_000), stop.Token).GetAsyncEnumerator();
+        Assert.That(await running.MoveNextAsync(), Is.True);
+        using var cancelWaiting = new CancellationTokenSource();
+        Task<LlamaCompletion> waiting = scheduler.CompleteAsync(Prompts[1], Greedy(2), cancelWaiting.Token);
+        await Task.Delay(50);
+        Assert.That(waiting.IsCompleted, Is.False, "every sequence is busy");
+
+        await cancelWaiting.CancelAsync();
+
+        Assert.That(async () => await waiting.WaitAsync(TimeSpan.FromSeconds(10)), Throws.InstanceOf<OperationCanceledException>(), "failed before the running request freed its sequence");
+        Assert.That(scheduler.ActiveRequests, Is.EqualTo(1), "the running request goes on");
+        await stop.CancelAsync();
+    }
+
+    [Test]
+    public async Task APromptLongerThanASequencesContext_WithTruncation_IsCutToFit()
+    {
+        using LlamaScheduler scheduler = CreateScheduler();
+        int[] longPrompt = Model.Tokenizer.Tokenize(string.Concat(Enumerable.Repeat("llama ", 600)));
+        LlamaGenerationOptions options = Greedy(4);
+        options.TruncatePrompt = true;
+
+        LlamaCompletion completion = await scheduler.CompleteAsync(longPrompt, options);
+
+        Assert.That(longPrompt, Has.Length.GreaterThan(scheduler.ContextSizePerSequence));
+        Assert.That(completion.Usage.PromptTokens, Is.LessThan(scheduler.ContextSizePerSequence));
+        Assert.That(completion.TokenIds, Has.Count.EqualTo(4));
+    }
+
+    [Test]
+    public async Task LogProbabilities_OfABatchedStream_MatchTheSessions()
+    {
+        using LlamaScheduler scheduler = CreateScheduler(parallel: 2);
+        using LlamaSession session = CreateSession();
+        LlamaGenerationOptions options = Greedy(6);
+        options.TopLogProbabilities = 3;
+
+        Task<LlamaCompletion> beside = scheduler.CompleteAsync(Prompts[1], Greedy(6));
+        List<LlamaGenerationUpdate> batched = await Tokens(scheduler.StreamAsync(Prompts[0], options));
+        List<LlamaGenerationUpdate> alone = await Tokens(session.StreamAsync(Prompts[0], options));
+        await beside;
+
+        Assert.That(batched.Select(u => u.TokenId), Is.EqualTo(alone.Select(u => u.TokenId)));
+        for (int i = 0; i < alone.Count; i++)
+        {
+            Assert.That(batched[i].LogProbability, Is.EqualTo(alone[i].LogProbability!.Value).Within(1e-3), $"token {i}");
+            Assert.That(batched[i].TopLogProbabilities!.Select(t => t.TokenId), Is.EqualTo(alone[i].TopLogProbabilities!.Select(t => t.TokenId)), $"token {i}'s alternatives");
+        }
+    }
+
+    [Test]
     public void InvalidOptions_ThrowNamingTheSetting()
     {
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new LlamaScheduler(Model, new LlamaSchedulerOptions { ParallelSequences = 0 }));
@@ -312,6 +387,20 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
         }
 
         return count;
+    }
+
+    private static async Task<List<LlamaGenerationUpdate>> Tokens(IAsyncEnumerable<LlamaGenerationUpdate> updates)
+    {
+        var tokens = new List<LlamaGenerationUpdate>();
+        await foreach (LlamaGenerationUpdate update in updates)
+        {
+            if (update.TokenId is not null)
+            {
+                tokens.Add(update);
+            }
+        }
+
+        return tokens;
     }
 
     private static async Task WaitUntil(Func<bool> condition)

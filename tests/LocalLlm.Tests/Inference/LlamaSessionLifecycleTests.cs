@@ -62,6 +62,35 @@ public sealed class LlamaSessionLifecycleTests : TinyModelFixture
     }
 
     [Test]
+    public async Task AfterACancelledGeneration_ThePromptAndTheTokensDecodedSoFarAreReused()
+    {
+        using LlamaSession session = CreateSession();
+        int[] prompt = Model.Tokenizer.Tokenize(Prompt);
+        using var cts = new CancellationTokenSource();
+        var received = new List<int>();
+
+        Assert.That(async () =>
+        {
+            await foreach (LlamaGenerationUpdate update in session.StreamAsync(prompt, Greedy(10_000), cts.Token))
+            {
+                if (update.TokenId is { } token && received.Count < 5)
+                {
+                    received.Add(token);
+                    if (received.Count == 5)
+                    {
+                        await cts.CancelAsync();
+                    }
+                }
+            }
+        }, Throws.InstanceOf<OperationCanceledException>());
+
+        // Every sampled token but the last was decoded before the cancellation took effect.
+        Assert.That(session.EvaluatedTokenCount, Is.GreaterThanOrEqualTo(prompt.Length + 4));
+        LlamaCompletion next = await session.CompleteAsync([.. prompt, .. received.Take(4)], Greedy(2));
+        Assert.That(next.Usage.CachedPromptTokens, Is.EqualTo(prompt.Length + 3));
+    }
+
+    [Test]
     public async Task BreakingOutOfTheStream_StopsGeneration_AndFreesTheSession()
     {
         using LlamaSession session = CreateSession();

@@ -1,5 +1,3 @@
-using LocalLlm.Native;
-
 namespace LocalLlm;
 
 /// <summary>
@@ -38,31 +36,23 @@ public sealed class LlamaScheduler : IDisposable
         options.Validate();
         Model = model;
         Options = options;
-        int threads = options.ThreadCount ?? CpuTopology.PhysicalCoreCount;
         int batchSize = Math.Max(options.PromptChunkSize + options.ParallelSequences, 512);
-        _engine = new InferenceEngine(model, new InferenceEngineSettings
+        var context = new LlamaContextOptions
         {
-            Context = new NativeContextSettings
-            {
-                ContextSize = options.ContextSizePerSequence * options.ParallelSequences,
-                BatchSize = batchSize,
-                MicroBatchSize = Math.Min(batchSize, 512),
-                SequenceCount = options.ParallelSequences,
-                UnifiedKvCache = false, // each sequence owns its share of the cache: faster when prompts share little
-                ThreadCount = threads,
-                BatchThreadCount = threads,
-                PerformanceCounters = true,
-            },
-            ContextDescription = $"a {options.ParallelSequences}-sequence context for '{model.Path}'",
-            ThreadName = $"LocalLlm scheduler ({Path.GetFileName(model.Path)})",
-            OwnerName = "scheduler",
+            ContextSize = options.ContextSizePerSequence,
+            BatchSize = batchSize,
+            MicroBatchSize = Math.Min(batchSize, 512),
+            ThreadCount = options.ThreadCount,
+            Seed = options.Seed,
+            OverflowPolicy = options.OverflowPolicy,
+            ShiftKeepTokens = options.ShiftKeepTokens,
+        };
+        _engine = new InferenceEngine(model, InferenceEngineSettings.FromContextOptions(model, context, options.ParallelSequences, owner: "scheduler") with
+        {
             PromptChunkSize = options.PromptChunkSize,
             MaxQueuedRequests = options.MaxQueuedRequests,
             QueueFullBehavior = options.QueueFullBehavior,
-            OverflowPolicy = options.OverflowPolicy,
-            ShiftKeepTokens = options.ShiftKeepTokens,
             ReusePromptCache = options.ReusePromptCache,
-            Seed = options.Seed,
             CallerStallLimit = options.CallerStallLimit,
             LoggerFactory = options.LoggerFactory,
         });
