@@ -71,7 +71,7 @@ internal sealed class GenerationRequest : IDisposable
     /// <summary>The batch row whose logits this request samples from after the current decode, or -1.</summary>
     public int OutputRow { get; set; } = -1;
 
-    public int Generated { get; private set; }
+    private int Generated { get; set; }
 
     /// <summary>Takes <paramref name="sequence"/>, which already holds the prompt's first <paramref name="cachedPromptTokens"/> tokens, and the sampler chain it owns from here on.</summary>
     public void Admit(int sequence, int cachedPromptTokens, NativeSampler sampler, LlamaTokenizer tokenizer)

@@ -18,20 +18,8 @@ internal sealed partial class InferenceEngine
     /// <summary>For tests: decode steps in which generating streams advanced together with a prompt chunk.</summary>
     public int InterleavedSteps { get; private set; }
 
-    private void Signal()
-    {
-        try
-        {
-            if (!IsDisposed)
-            {
-                _arrivals.Release();
-            }
-        }
-        catch (ObjectDisposedException)
-        {
-            // Disposed between the check and the release: the loop has ended and needs no wake-up.
-        }
-    }
+    // The semaphores are never disposed (they hold no wait handle), so waking a loop that has ended is harmless.
+    private void Signal() => _arrivals.Release();
 
     /// <summary>A request was cancelled or abandoned: wake the loop, and abort the decode in progress when nothing in its batch is wanted any more.</summary>
     private void OnCancelled()
@@ -58,7 +46,6 @@ internal sealed partial class InferenceEngine
         {
             try
             {
-                TakeArrivals();
                 RetireCancelled();
                 Admit();
                 if (!_loopThread.Deliver())
@@ -107,14 +94,7 @@ internal sealed partial class InferenceEngine
 
         Exception disposed = _settings.DisposedFailure();
         FailActive(disposed);
-        TakeArrivals();
-        foreach (GenerationRequest waiting in _waiting)
-        {
-            waiting.Fail(disposed, _loopThread);
-            waiting.Dispose();
-        }
-
-        _waiting.Clear();
+        FailWaiting(static _ => true, _ => disposed);
         if (!_loopThread.Deliver())
         {
             return;
@@ -131,11 +111,8 @@ internal sealed partial class InferenceEngine
     private void Admit()
     {
         Span<bool> free = stackalloc bool[_slots.Length];
-        while (_active < _slots.Length && _waiting.Count > 0)
+        while (_active < _slots.Length && NextWaiting() is { } request)
         {
-            GenerationRequest request = _waiting[0];
-            _waiting.RemoveAt(0);
-            LeaveWaiting();
             for (int i = 0; i < _slots.Length; i++)
             {
                 free[i] = _slots[i] is null;
@@ -170,19 +147,19 @@ internal sealed partial class InferenceEngine
         }
     }
 
-    /// <summary>A request left the waiting line (admitted, cancelled or failed): its place in the queue is free again.</summary>
-    private void LeaveWaiting()
+    private GenerationRequest? NextWaiting()
     {
-        _queueCapacity.Release();
-        Interlocked.Decrement(ref _notAdmitted);
-    }
-
-    /// <summary>Moves newly submitted requests to the waiting line, first come first served.</summary>
-    private void TakeArrivals()
-    {
-        while (_queue.Reader.TryRead(out GenerationRequest? next))
+        lock (_waiting)
         {
-            _waiting.Add(next);
+            if (_waiting.Count == 0)
+            {
+                return null;
+            }
+
+            GenerationRequest next = _waiting[0];
+            _waiting.RemoveAt(0);
+            _queueCapacity.Release();
+            return next;
         }
     }
 
@@ -198,15 +175,27 @@ internal sealed partial class InferenceEngine
             }
         }
 
-        for (int i = _waiting.Count - 1; i >= 0; i--)
+        // Read without the lock: a request cancelled as it arrives is seen at the next step.
+        if (_waiting.Count > 0)
         {
-            GenerationRequest request = _waiting[i];
-            if (request.IsCancelled)
+            FailWaiting(static r => r.IsCancelled, static r => new OperationCanceledException("The request was cancelled while it waited.", r.CancellationToken));
+        }
+    }
+
+    private void FailWaiting(Predicate<GenerationRequest> match, Func<GenerationRequest, Exception> error)
+    {
+        lock (_waiting)
+        {
+            for (int i = _waiting.Count - 1; i >= 0; i--)
             {
-                _waiting.RemoveAt(i);
-                LeaveWaiting();
-                request.Fail(new OperationCanceledException("The request was cancelled while it waited.", request.CancellationToken), _loopThread);
-                request.Dispose();
+                GenerationRequest request = _waiting[i];
+                if (match(request))
+                {
+                    _waiting.RemoveAt(i);
+                    _queueCapacity.Release();
+                    request.Fail(error(request), _loopThread);
+                    request.Dispose();
+                }
             }
         }
     }

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using LocalLlm.Native;
@@ -24,9 +23,8 @@ internal sealed partial class InferenceEngine : IDisposable
     private readonly InferenceEngineSettings _settings;
     private readonly SafeLlamaContextHandle _context;
     private readonly AbortFlag _abort = new();
-    private readonly Channel<GenerationRequest> _queue;
     private readonly SemaphoreSlim _queueCapacity;
-    private readonly List<GenerationRequest> _waiting = [];
+    private readonly List<GenerationRequest> _waiting = []; // first come, first served; locked, as callers add to it
     private readonly GenerationRequest?[] _slots;
     private readonly SequencePromptCache _sequences;
     private readonly InferenceLoopThread _loopThread;
@@ -34,7 +32,6 @@ internal sealed partial class InferenceEngine : IDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly NativeBatch _batch;
     private int _disposed;
-    private int _notAdmitted; // submitted requests not yet admitted or failed
 
     /// <summary>Creates the context and starts the loop.</summary>
     /// <exception cref="LlamaException">llama.cpp could not create the context.</exception>
@@ -42,9 +39,9 @@ internal sealed partial class InferenceEngine : IDisposable
     {
         _model = model;
         _settings = settings;
-        _context = SafeLlamaContextHandle.Create(model.Handle, settings.Context, _abort, settings.ContextDescription);
-
         int sequences = settings.Context.SequenceCount ?? 1;
+        string what = sequences == 1 ? $"a {settings.Context.ContextSize}-token context" : $"a {sequences}-sequence context";
+        _context = SafeLlamaContextHandle.Create(model.Handle, settings.Context, _abort, $"{what} for '{model.Path}'");
         ContextSize = _context.ContextSize;
         SequenceContextSize = _context.SequenceContextSize;
         BatchSize = _context.BatchSize;
@@ -52,15 +49,11 @@ internal sealed partial class InferenceEngine : IDisposable
         _slots = new GenerationRequest?[sequences];
         _batchRequests = new List<GenerationRequest>(sequences);
         _sequences = new SequencePromptCache(sequences);
-        _queue = Channel.CreateUnbounded<GenerationRequest>(new UnboundedChannelOptions { SingleReader = true });
         _queueCapacity = new SemaphoreSlim(settings.MaxQueuedRequests, settings.MaxQueuedRequests);
         _logger = settings.LoggerFactory?.CreateLogger<LlamaScheduler>() ?? NullLogger<LlamaScheduler>.Instance;
-        _loopThread = new InferenceLoopThread(settings.ThreadName, Run, settings.CallerStallLimit, OnLoopMoved, OthersWaiting);
+        _loopThread = new InferenceLoopThread($"LocalLlm {settings.OwnerName} ({Path.GetFileName(model.Path)})", Run, settings.CallerStallLimit, OnLoopMoved, OthersWaiting);
         _loopThread.Start();
     }
-
-    /// <summary>Gets the model the engine runs.</summary>
-    public LlamaModel Model => _model;
 
     /// <summary>Gets the whole context window in tokens.</summary>
     public int ContextSize { get; }
@@ -135,11 +128,14 @@ internal sealed partial class InferenceEngine : IDisposable
             await WaitForRoomAsync(requestToken).ConfigureAwait(false);
         }
 
-        Interlocked.Increment(ref _notAdmitted);
-        if (!_queue.Writer.TryWrite(request))
+        lock (_waiting)
         {
-            Interlocked.Decrement(ref _notAdmitted);
-            throw new ObjectDisposedException(GetType().Name, "The engine was disposed before the request started.");
+            if (IsDisposed)
+            {
+                throw new ObjectDisposedException(GetType().Name, "The engine was disposed before the request started.");
+            }
+
+            _waiting.Add(request);
         }
 
         Signal();
@@ -192,7 +188,6 @@ internal sealed partial class InferenceEngine : IDisposable
         }
 
         _abort.Abort = true;
-        _queue.Writer.TryComplete();
         _shutdown.Cancel();
         if (_loopThread.TryFreeOnExit())
         {
@@ -206,8 +201,8 @@ internal sealed partial class InferenceEngine : IDisposable
     /// <summary>For tests: the highest position each sequence holds in the KV cache (-1 when empty).</summary>
     public int[] SequencePositions() => Enumerable.Range(0, _slots.Length).Select(_context.HighestPosition).ToArray();
 
-    /// <summary>How many tokens <paramref name="sequence"/> holds in the KV cache.</summary>
-    public int HeldTokenCount(int sequence) => _sequences.Count(sequence);
+    /// <summary>How many tokens sequence 0 holds in the KV cache.</summary>
+    public int HeldTokenCount => _sequences.Count(0);
 
     // A session's state and reset: called only while no request is queued or admitted (the session runs one
     // operation at a time), so the loop does not touch the context meanwhile.
@@ -240,7 +235,7 @@ internal sealed partial class InferenceEngine : IDisposable
     }
 
     /// <summary>Whether requests are generating or waiting (read from the watchdog thread: a count may be a step behind).</summary>
-    private bool OthersWaiting() => Volatile.Read(ref _active) > 0 || Volatile.Read(ref _notAdmitted) > 0;
+    private bool OthersWaiting() => Volatile.Read(ref _active) > 0 || _waiting.Count > 0;
 
     private void OnLoopMoved(TimeSpan held) =>
         LogLoopMoved(_logger, _settings.OwnerName, (long)held.TotalMilliseconds, (long)_settings.CallerStallLimit.TotalMilliseconds);
@@ -250,8 +245,6 @@ internal sealed partial class InferenceEngine : IDisposable
 
     private void FreeNativeResources()
     {
-        _arrivals.Dispose();
-        _queueCapacity.Dispose();
         _batch.Dispose();
         _context.Dispose();
         _abort.Dispose();

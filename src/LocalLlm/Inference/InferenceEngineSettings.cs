@@ -11,12 +11,7 @@ internal sealed record InferenceEngineSettings
 {
     public required NativeContextSettings Context { get; init; }
 
-    /// <summary>Gets what the context is, for error messages: "a 4096-token context for 'model.gguf'".</summary>
-    public required string ContextDescription { get; init; }
-
-    public required string ThreadName { get; init; }
-
-    /// <summary>Gets what the owner is called in the log: "scheduler", "session".</summary>
+    /// <summary>Gets what the owner is called in the log and its threads' names: "scheduler", "session".</summary>
     public required string OwnerName { get; init; }
 
     /// <summary>Gets how many prompt tokens one request may evaluate per step.</summary>
@@ -56,7 +51,6 @@ internal sealed record InferenceEngineSettings
         // Every generating sequence puts a token in each batch, and a prompt chunk needs room beside them.
         int batchSize = Math.Min(Math.Max(options.BatchSize, sequences + 1), contextSize);
         int chunk = sequences == 1 ? batchSize : Math.Max(1, Math.Min(LlamaSchedulerOptions.DefaultPromptChunkSize, batchSize - sequences));
-        string modelName = Path.GetFileName(model.Path);
         return new InferenceEngineSettings
         {
             Context = new NativeContextSettings
@@ -73,10 +67,6 @@ internal sealed record InferenceEngineSettings
                 ValueCacheType = options.ValueCacheType,
                 PerformanceCounters = true,
             },
-            ContextDescription = sequences == 1
-                ? $"a {contextSize}-token context for '{model.Path}'"
-                : $"a {sequences}-sequence context for '{model.Path}'",
-            ThreadName = $"LocalLlm {owner} ({modelName})",
             OwnerName = owner,
             PromptChunkSize = chunk,
             OverflowPolicy = options.OverflowPolicy,

@@ -62,11 +62,11 @@ public sealed partial class LlamaSession
         using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
         if (!_engine.Context.RestoreState(native))
         {
-            ForgetEverything();
+            _engine.ClearMemory();
             throw new ArgumentException($"llama.cpp rejected the session state: {errors.LastLine ?? "no reason given"}.", nameof(state));
         }
 
-        ReplaceEvaluated(tokens);
+        _engine.RestoredHolding(tokens);
     }
 
     /// <summary>Saves the session's state to a file (llama.cpp's session file format, with the evaluated tokens).</summary>
@@ -105,14 +105,10 @@ public sealed partial class LlamaSession
         using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
         if (!_engine.Context.LoadStateFile(fullPath, tokens, out int count))
         {
-            ForgetEverything();
+            _engine.ClearMemory();
             throw new ArgumentException($"llama.cpp rejected the session state file '{fullPath}': {errors.LastLine ?? "no reason given"}.", nameof(path));
         }
 
-        ReplaceEvaluated(tokens.AsSpan(0, count).ToArray());
+        _engine.RestoredHolding(tokens.AsSpan(0, count).ToArray());
     }
-
-    private void ReplaceEvaluated(int[] tokens) => _engine.RestoredHolding(tokens);
-
-    private void ForgetEverything() => _engine.ClearMemory();
 }

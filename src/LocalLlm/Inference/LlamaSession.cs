@@ -62,7 +62,7 @@ public sealed partial class LlamaSession : IDisposable
     public int BatchSize { get; }
 
     /// <summary>Gets how many tokens the KV cache holds for this session's conversation.</summary>
-    public int EvaluatedTokenCount => _engine.HeldTokenCount(0);
+    public int EvaluatedTokenCount => _engine.HeldTokenCount;
 
     /// <summary>Gets how many times generation has shifted the context because it was full.</summary>
     public int ShiftCount => _engine.ShiftCount;
