@@ -250,12 +250,12 @@ public sealed partial class LlamaChatClient : IChatClient
             LlamaModel model = await _modelProvider(cancellationToken).ConfigureAwait(false);
             LlamaChatTemplate template = CreateTemplate(model);
             _model = model;
-            _engine = new InferenceEngine(model, InferenceEngineSettings.FromContextOptions(model, _options.Context, _options.ParallelSequences, owner: _options.ParallelSequences == 1 ? "session" : "scheduler") with
-            {
-                ReusePromptCache = true, // the next turn of a conversation evaluates only its new messages
-                LoggerFactory = _loggerFactory,
-                DisposedFailure = static () => new ObjectDisposedException(nameof(LlamaChatClient), "The chat client was disposed while the request was in progress."),
-            });
+            InferenceEngineSettings settings = InferenceEngineSettings.FromContextOptions(model, _options.Context, _options.ParallelSequences,
+                owner: _options.ParallelSequences == 1 ? "session" : "scheduler",
+                static () => new ObjectDisposedException(nameof(LlamaChatClient), "The chat client was disposed while the request was in progress."));
+            settings.Loop.ReusePromptCache = true; // the next turn of a conversation evaluates only its new messages
+            settings.Loop.LoggerFactory = _loggerFactory;
+            _engine = new InferenceEngine(model, settings);
             Volatile.Write(ref _template, template);
         }
         finally

@@ -133,7 +133,7 @@ internal sealed partial class InferenceEngine
 
             try
             {
-                request.Admit(sequence, reused, request.Options.Sampling.CreateNativeSampler(_model.Tokenizer, _settings.Seed, request.Options.Chat), _model.Tokenizer);
+                request.Admit(sequence, reused, request.Options.Sampling.CreateNativeSampler(_model.Tokenizer, _settings.Loop.Seed, request.Options.Chat), _model.Tokenizer);
             }
             catch (Exception ex) when (ex is ArgumentException or LlamaException)
             {
@@ -225,7 +225,7 @@ internal sealed partial class InferenceEngine
                 continue;
             }
 
-            int chunk = Math.Min(Math.Min(_settings.PromptChunkSize, request.Prompt.Length - request.PromptEvaluated), BatchSize - _batch.Count);
+            int chunk = Math.Min(Math.Min(_settings.Loop.PromptChunkSize, request.Prompt.Length - request.PromptEvaluated), BatchSize - _batch.Count);
             int start = _sequences.Count(request.Sequence);
             for (int t = 0; t < chunk; t++)
             {
@@ -375,7 +375,7 @@ internal sealed partial class InferenceEngine
             return true;
         }
 
-        if (_settings.OverflowPolicy == LlamaContextOverflowPolicy.Stop || !_context.CanShift)
+        if (_settings.Loop.OverflowPolicy == LlamaContextOverflowPolicy.Stop || !_context.CanShift)
         {
             return false;
         }
@@ -404,13 +404,13 @@ internal sealed partial class InferenceEngine
 
     /// <summary>
     /// Frees the request's sequence at once, leaving the other sequences untouched. With
-    /// <see cref="InferenceEngineSettings.ReusePromptCache"/> the sequence keeps its tokens in the KV cache for the next
+    /// <see cref="LlamaSchedulerOptions.ReusePromptCache"/> the sequence keeps its tokens in the KV cache for the next
     /// request that starts the same way; otherwise its cells are freed.
     /// </summary>
     private void Release(GenerationRequest request)
     {
         int sequence = request.Sequence;
-        if (_settings.ReusePromptCache)
+        if (_settings.Loop.ReusePromptCache)
         {
             _sequences.MarkHeld(sequence, request.Prompt.Length);
         }

@@ -49,9 +49,9 @@ internal sealed partial class InferenceEngine : IDisposable
         _slots = new GenerationRequest?[sequences];
         _batchRequests = new List<GenerationRequest>(sequences);
         _sequences = new SequencePromptCache(sequences);
-        _queueCapacity = new SemaphoreSlim(settings.MaxQueuedRequests, settings.MaxQueuedRequests);
-        _logger = settings.LoggerFactory?.CreateLogger<LlamaScheduler>() ?? NullLogger<LlamaScheduler>.Instance;
-        _loopThread = new InferenceLoopThread($"LocalLlm {settings.OwnerName} ({Path.GetFileName(model.Path)})", Run, settings.CallerStallLimit, OnLoopMoved, OthersWaiting);
+        _queueCapacity = new SemaphoreSlim(settings.Loop.MaxQueuedRequests, settings.Loop.MaxQueuedRequests);
+        _logger = settings.Loop.LoggerFactory?.CreateLogger<LlamaScheduler>() ?? NullLogger<LlamaScheduler>.Instance;
+        _loopThread = new InferenceLoopThread($"LocalLlm {settings.OwnerName} ({Path.GetFileName(model.Path)})", Run, settings.Loop.CallerStallLimit, OnLoopMoved, OthersWaiting);
         _loopThread.Start();
     }
 
@@ -120,9 +120,9 @@ internal sealed partial class InferenceEngine : IDisposable
         CancellationToken requestToken = request.CancellationToken;
         if (!_queueCapacity.Wait(0, CancellationToken.None))
         {
-            if (_settings.QueueFullBehavior == LlamaQueueFullBehavior.Fail)
+            if (_settings.Loop.QueueFullBehavior == LlamaQueueFullBehavior.Fail)
             {
-                throw new LlamaQueueFullException(_settings.MaxQueuedRequests);
+                throw new LlamaQueueFullException(_settings.Loop.MaxQueuedRequests);
             }
 
             await WaitForRoomAsync(requestToken).ConfigureAwait(false);
@@ -229,7 +229,7 @@ internal sealed partial class InferenceEngine : IDisposable
     /// <summary>The tokens at the start that a shift or a truncation keeps: the configured count, and the BOS token.</summary>
     private int KeepTokenCount(IReadOnlyList<int> tokens)
     {
-        int configured = _settings.ShiftKeepTokens;
+        int configured = _settings.Loop.ShiftKeepTokens;
         int keep = configured == 0 && tokens.Count > 0 && tokens[0] == _model.Tokenizer.BeginningOfSequenceToken ? 1 : configured;
         return Math.Min(keep, tokens.Count);
     }
@@ -238,7 +238,7 @@ internal sealed partial class InferenceEngine : IDisposable
     private bool OthersWaiting() => Volatile.Read(ref _active) > 0 || _waiting.Count > 0;
 
     private void OnLoopMoved(TimeSpan held) =>
-        LogLoopMoved(_logger, _settings.OwnerName, (long)held.TotalMilliseconds, (long)_settings.CallerStallLimit.TotalMilliseconds);
+        LogLoopMoved(_logger, _settings.OwnerName, (long)held.TotalMilliseconds, (long)_settings.Loop.CallerStallLimit.TotalMilliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A caller's loop body held the {Owner}'s thread for {HeldMs} ms (limit {LimitMs} ms); the loop moved to a new thread so the other streams go on. Await instead of blocking inside 'await foreach'.")]
     private static partial void LogLoopMoved(ILogger logger, string owner, long heldMs, long limitMs);

@@ -1,48 +1,19 @@
 using LocalLlm.Native;
-using Microsoft.Extensions.Logging;
 
 namespace LocalLlm;
 
 /// <summary>
-/// How an <see cref="InferenceEngine"/> is built: its context, and the policies of its loop. Made from a
-/// <see cref="LlamaContextOptions"/> (a session, a chat client) or a <see cref="LlamaSchedulerOptions"/>.
+/// How an <see cref="InferenceEngine"/> is built: its context; the loop's policies, which are a scheduler's options
+/// (a session's and a chat client's are made from their context options); what the owner is called in the log and
+/// its threads' names ("scheduler", "session"); and what a request in progress fails with when the engine is disposed.
 /// </summary>
-internal sealed record InferenceEngineSettings
+internal sealed record InferenceEngineSettings(NativeContextSettings Context, LlamaSchedulerOptions Loop, string OwnerName, Func<Exception> DisposedFailure)
 {
-    public required NativeContextSettings Context { get; init; }
-
-    /// <summary>Gets what the owner is called in the log and its threads' names: "scheduler", "session".</summary>
-    public required string OwnerName { get; init; }
-
-    /// <summary>Gets how many prompt tokens one request may evaluate per step.</summary>
-    public required int PromptChunkSize { get; init; }
-
-    public int MaxQueuedRequests { get; init; } = 64;
-
-    public LlamaQueueFullBehavior QueueFullBehavior { get; init; } = LlamaQueueFullBehavior.Wait;
-
-    public LlamaContextOverflowPolicy OverflowPolicy { get; init; } = LlamaContextOverflowPolicy.Shift;
-
-    public int ShiftKeepTokens { get; init; }
-
-    /// <summary>Gets whether a sequence keeps its tokens after its request ends, for the next request that starts the same way.</summary>
-    public bool ReusePromptCache { get; init; }
-
-    public uint? Seed { get; init; }
-
-    public TimeSpan CallerStallLimit { get; init; } = TimeSpan.FromMilliseconds(50);
-
-    public ILoggerFactory? LoggerFactory { get; init; }
-
-    /// <summary>Gets what a request in progress fails with when the engine is disposed.</summary>
-    public Func<Exception> DisposedFailure { get; init; } =
-        static () => new ObjectDisposedException(nameof(LlamaScheduler), "The scheduler was disposed while the request was in progress.");
-
     /// <summary>
     /// Settings for a context made from <paramref name="options"/> holding <paramref name="sequences"/> sequences of
     /// <see cref="LlamaContextOptions.ContextSize"/> tokens each (the model's trained length, capped, when unset).
     /// </summary>
-    public static InferenceEngineSettings FromContextOptions(LlamaModel model, LlamaContextOptions options, int sequences, string owner)
+    public static InferenceEngineSettings FromContextOptions(LlamaModel model, LlamaContextOptions options, int sequences, string owner, Func<Exception> disposedFailure)
     {
         int sequenceSize = options.ContextSize ?? InferenceContexts.DefaultSize(model);
         int contextSize = sequenceSize * sequences;
@@ -50,28 +21,29 @@ internal sealed record InferenceEngineSettings
 
         // Every generating sequence puts a token in each batch, and a prompt chunk needs room beside them.
         int batchSize = Math.Min(Math.Max(options.BatchSize, sequences + 1), contextSize);
-        int chunk = sequences == 1 ? batchSize : Math.Max(1, Math.Min(LlamaSchedulerOptions.DefaultPromptChunkSize, batchSize - sequences));
-        return new InferenceEngineSettings
+        var context = new NativeContextSettings
         {
-            Context = new NativeContextSettings
-            {
-                ContextSize = contextSize,
-                BatchSize = batchSize,
-                MicroBatchSize = Math.Min(options.MicroBatchSize, batchSize),
-                SequenceCount = sequences,
-                UnifiedKvCache = sequences == 1 ? null : false,
-                ThreadCount = threads,
-                BatchThreadCount = options.BatchThreadCount ?? threads,
-                FlashAttention = options.FlashAttention,
-                KeyCacheType = options.KeyCacheType,
-                ValueCacheType = options.ValueCacheType,
-                PerformanceCounters = true,
-            },
-            OwnerName = owner,
-            PromptChunkSize = chunk,
+            ContextSize = contextSize,
+            BatchSize = batchSize,
+            MicroBatchSize = Math.Min(options.MicroBatchSize, batchSize),
+            SequenceCount = sequences,
+            UnifiedKvCache = sequences == 1 ? null : false,
+            ThreadCount = threads,
+            BatchThreadCount = options.BatchThreadCount ?? threads,
+            FlashAttention = options.FlashAttention,
+            KeyCacheType = options.KeyCacheType,
+            ValueCacheType = options.ValueCacheType,
+            PerformanceCounters = true,
+        };
+        var loop = new LlamaSchedulerOptions
+        {
+            ParallelSequences = sequences,
+            ContextSizePerSequence = sequenceSize,
+            PromptChunkSize = sequences == 1 ? batchSize : Math.Max(1, Math.Min(LlamaSchedulerOptions.DefaultPromptChunkSize, batchSize - sequences)),
             OverflowPolicy = options.OverflowPolicy,
             ShiftKeepTokens = options.ShiftKeepTokens,
             Seed = options.Seed,
         };
+        return new InferenceEngineSettings(context, loop, owner, disposedFailure);
     }
 }

@@ -39,14 +39,11 @@ public sealed partial class LlamaSession : IDisposable
 
         Model = model;
         Options = options;
-        _engine = new InferenceEngine(model, InferenceEngineSettings.FromContextOptions(model, options, sequences: 1, owner: "session") with
-        {
-            ReusePromptCache = true, // the session's conversation stays in its KV cache between calls
-            MaxQueuedRequests = 1,
-            DisposedFailure = static () => new OperationCanceledException("The session was disposed while the generation was in progress."),
-        });
-        ContextSize = _engine.ContextSize;
-        BatchSize = _engine.BatchSize;
+        InferenceEngineSettings settings = InferenceEngineSettings.FromContextOptions(model, options, sequences: 1, owner: "session",
+            static () => new OperationCanceledException("The session was disposed while the generation was in progress."));
+        settings.Loop.ReusePromptCache = true; // the session's conversation stays in its KV cache between calls
+        settings.Loop.MaxQueuedRequests = 1;
+        _engine = new InferenceEngine(model, settings);
     }
 
     /// <summary>Gets the model this session runs.</summary>
@@ -56,10 +53,10 @@ public sealed partial class LlamaSession : IDisposable
     public LlamaContextOptions Options { get; }
 
     /// <summary>Gets the context window in tokens.</summary>
-    public int ContextSize { get; }
+    public int ContextSize => _engine.ContextSize;
 
     /// <summary>Gets the most tokens submitted to one decode call.</summary>
-    public int BatchSize { get; }
+    public int BatchSize => _engine.BatchSize;
 
     /// <summary>Gets how many tokens the KV cache holds for this session's conversation.</summary>
     public int EvaluatedTokenCount => _engine.HeldTokenCount;

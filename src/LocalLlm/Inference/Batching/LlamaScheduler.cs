@@ -47,15 +47,9 @@ public sealed class LlamaScheduler : IDisposable
             OverflowPolicy = options.OverflowPolicy,
             ShiftKeepTokens = options.ShiftKeepTokens,
         };
-        _engine = new InferenceEngine(model, InferenceEngineSettings.FromContextOptions(model, context, options.ParallelSequences, owner: "scheduler") with
-        {
-            PromptChunkSize = options.PromptChunkSize,
-            MaxQueuedRequests = options.MaxQueuedRequests,
-            QueueFullBehavior = options.QueueFullBehavior,
-            ReusePromptCache = options.ReusePromptCache,
-            CallerStallLimit = options.CallerStallLimit,
-            LoggerFactory = options.LoggerFactory,
-        });
+        InferenceEngineSettings settings = InferenceEngineSettings.FromContextOptions(model, context, options.ParallelSequences, owner: "scheduler",
+            static () => new ObjectDisposedException(nameof(LlamaScheduler), "The scheduler was disposed while the request was in progress."));
+        _engine = new InferenceEngine(model, settings with { Loop = options });
         ContextSizePerSequence = _engine.SequenceContextSize;
         BatchSize = _engine.BatchSize;
     }
