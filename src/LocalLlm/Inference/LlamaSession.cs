@@ -9,8 +9,10 @@ namespace LocalLlm;
 /// <remarks>
 /// A session runs one operation at a time: starting a generation, or saving or loading state, while another is in
 /// progress throws <see cref="InvalidOperationException"/>. Use one session per conversation or concurrent caller;
-/// sessions over the same model share its weights. Native work runs on a thread the session owns, never on the
-/// caller's thread. Dispose the session to free its context; disposal is idempotent.
+/// sessions over the same model share its weights. Decoding runs on a thread the session owns, never on the caller's
+/// thread; the caller's loop body runs there between tokens, as in a native loop. A session is the one-sequence case
+/// of the loop that also drives <see cref="LlamaScheduler"/>. Dispose the session to free its context; disposal is
+/// idempotent.
 /// </remarks>
 public sealed partial class LlamaSession : IDisposable
 {

@@ -15,8 +15,8 @@ namespace LocalLlm;
 /// <para>
 /// A stream's updates are handed over on the scheduler's thread between decode steps, so the caller's loop body (and
 /// code after an <c>await</c> on a stream) runs there, as on a native loop: await rather than block in it. A body that
-/// holds the thread past <see cref="LlamaSchedulerOptions.CallerStallLimit"/> makes the scheduler move to a fresh
-/// thread and log a warning; the other streams are delayed, not deadlocked.
+/// holds the thread past <see cref="LlamaSchedulerOptions.CallerStallLimit"/> while other requests generate or wait
+/// makes the scheduler move to a fresh thread and log a warning; the other streams are delayed, not deadlocked.
 /// </para>
 /// </remarks>
 public sealed class LlamaScheduler : IDisposable

@@ -48,9 +48,9 @@ public sealed class LlamaSchedulerOptions
 
     /// <summary>
     /// Gets or sets how long a caller's loop body may hold the scheduler's thread. Callers' loop bodies run on that
-    /// thread between decode steps (the fastest hand-off); a body that blocks past this limit makes the scheduler move
-    /// to a new thread (checked once per limit, so after one to two limits), and the other streams go on instead of
-    /// waiting for it or deadlocking on it. Default: 50 ms.
+    /// thread between decode steps (the fastest hand-off); a body that blocks past this limit while other requests
+    /// generate or wait makes the scheduler move to a new thread (checked once per limit, so after one to two limits),
+    /// and the other streams go on instead of waiting for it or deadlocking on it. Default: 50 ms.
     /// </summary>
     public TimeSpan CallerStallLimit { get; set; } = TimeSpan.FromMilliseconds(50);
 
