@@ -42,7 +42,7 @@ internal sealed partial class InferenceEngine
     private void Run()
     {
         Span<byte> piece = stackalloc byte[256];
-        while (!_shutdown.IsCancellationRequested)
+        while (!IsDisposed)
         {
             try
             {
@@ -71,7 +71,7 @@ internal sealed partial class InferenceEngine
                 {
                     SampleAndAdvance(piece);
                 }
-                else if (!_shutdown.IsCancellationRequested)
+                else if (!IsDisposed) // Dispose raises the abort flag first: that abort is the disposal, not a failure
                 {
                     RollBack(status);
                 }

@@ -37,6 +37,7 @@ internal sealed partial class InferenceEngine : IDisposable
     /// <exception cref="LlamaException">llama.cpp could not create the context.</exception>
     public InferenceEngine(LlamaModel model, InferenceEngineSettings settings)
     {
+        ThrowIfCannotGenerate(model, settings.OwnerName);
         _model = model;
         _settings = settings;
         int sequences = settings.Context.SequenceCount ?? 1;
@@ -225,6 +226,22 @@ internal sealed partial class InferenceEngine : IDisposable
 
     /// <summary>After a whole-context state was restored: sequence 0 holds <paramref name="tokens"/>.</summary>
     public void RestoredHolding(int[] tokens) => _sequences.Hold(0, tokens);
+
+    /// <summary>Refuses a model llama.cpp would abort on or "complete" with nothing: no weights, no decoder, or an embedding model.</summary>
+    /// <exception cref="NotSupportedException">The model cannot generate text.</exception>
+    private static void ThrowIfCannotGenerate(LlamaModel model, string owner)
+    {
+        LlamaModelMetadata metadata = model.Metadata;
+        string? reason = model.Options.VocabularyOnly ? "was loaded with VocabularyOnly, so it has no weights"
+            : !metadata.HasDecoder ? "has no decoder (an embedding model?)"
+            : metadata.HasEncoder ? "is an encoder-decoder model"
+            : metadata.Entries.GetValueOrDefault($"{metadata.Architecture}.attention.causal") == "false" ? "is an embedding model (its attention is not causal); use LlamaEmbeddingGenerator"
+            : null;
+        if (reason is not null)
+        {
+            throw new NotSupportedException($"Model '{model.Path}' ({metadata.Architecture}) cannot generate text with a {owner}: it {reason}.");
+        }
+    }
 
     /// <summary>The tokens at the start that a shift or a truncation keeps: the configured count, and the BOS token.</summary>
     private int KeepTokenCount(IReadOnlyList<int> tokens)

@@ -26,19 +26,13 @@ public sealed partial class LlamaSession : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     /// <exception cref="ObjectDisposedException"><paramref name="model"/> has been disposed.</exception>
-    /// <exception cref="NotSupportedException">The model cannot generate text (an embedding or encoder-only model).</exception>
+    /// <exception cref="NotSupportedException">The model cannot generate text (an embedding, encoder-only or vocabulary-only model).</exception>
     /// <exception cref="LlamaException">llama.cpp could not create the context (for example, not enough memory for the KV cache).</exception>
     public LlamaSession(LlamaModel model, LlamaContextOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new LlamaContextOptions();
         options.Validate();
-        if (!model.Metadata.HasDecoder || model.Metadata.HasEncoder)
-        {
-            throw new NotSupportedException(
-                $"Model '{model.Path}' ({model.Metadata.Architecture}) cannot generate text with a session: it {(model.Metadata.HasDecoder ? "is an encoder-decoder model" : "has no decoder (an embedding model?)")}.");
-        }
-
         Model = model;
         Options = options;
         InferenceEngineSettings settings = InferenceEngineSettings.FromContextOptions(model, options, sequences: 1, owner: "session",

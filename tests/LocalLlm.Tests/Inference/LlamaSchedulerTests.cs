@@ -199,6 +199,22 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
     }
 
     [Test]
+    public async Task DisposingTheSchedulerFromAnotherThreadWhileStreamsRun_FailsThemAsDisposed()
+    {
+        LlamaScheduler scheduler = CreateScheduler(parallel: 2);
+        Task<LlamaCompletion>[] running = [.. Prompts.Take(3).Select(p => scheduler.CompleteAsync(p, Greedy(100_000)))];
+        await WaitUntil(() => scheduler.ActiveRequests == 2);
+        await Task.Delay(50);
+
+        await Task.Run(scheduler.Dispose);
+
+        foreach (Task<LlamaCompletion> request in running)
+        {
+            Assert.That(async () => await request, Throws.InstanceOf<ObjectDisposedException>(), "the two generating and the one waiting");
+        }
+    }
+
+    [Test]
     public async Task ACallerWaitingSynchronouslyOnAnotherStream_InsideItsLoopBody_DoesNotDeadlockTheScheduler()
     {
         using LlamaScheduler scheduler = CreateScheduler(parallel: 2);

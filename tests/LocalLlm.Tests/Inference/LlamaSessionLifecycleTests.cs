@@ -208,6 +208,25 @@ public sealed class LlamaSessionLifecycleTests : TinyModelFixture
     }
 
     [Test]
+    public async Task DisposingWhileAnotherThreadStartsAGeneration_NeverLeavesItWaiting()
+    {
+        for (int i = 0; i < 20; i++)
+        {
+            LlamaSession session = CreateSession();
+            Task<LlamaCompletion> started = Task.Run(() => session.CompleteAsync(Prompt, Greedy(50)));
+            session.Dispose();
+
+            Task finished = await Task.WhenAny(started, Task.Delay(TimeSpan.FromSeconds(20)));
+
+            Assert.That(finished, Is.SameAs(started), $"attempt {i}: the generation ended");
+            if (started.IsFaulted)
+            {
+                Assert.That(started.Exception!.InnerException, Is.InstanceOf<ObjectDisposedException>().Or.InstanceOf<OperationCanceledException>(), $"attempt {i}");
+            }
+        }
+    }
+
+    [Test]
     public void InvalidOptions_ThrowNamingTheSettingAndValue()
     {
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new LlamaSession(Model, new LlamaContextOptions { ThreadCount = 0 }));

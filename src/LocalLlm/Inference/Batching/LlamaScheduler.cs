@@ -28,6 +28,7 @@ public sealed class LlamaScheduler : IDisposable
     /// <param name="options">Parallel sequences, context per sequence, queue limits; null for the defaults.</param>
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="NotSupportedException">The model cannot generate text (an embedding, encoder-only or vocabulary-only model).</exception>
     /// <exception cref="LlamaException">llama.cpp could not create the context.</exception>
     public LlamaScheduler(LlamaModel model, LlamaSchedulerOptions? options = null)
     {

@@ -1,0 +1,31 @@
+using LocalLlm.ModelGenerator;
+
+namespace LocalLlm.Tests.Inference;
+
+/// <summary>A model that cannot generate text is refused by every owner of the generation loop before llama.cpp sees it.</summary>
+public sealed class GeneratingModelCheckTests
+{
+    [Test]
+    public async Task AnEmbeddingModel_IsRefusedBySessionAndScheduler_NamingWhy()
+    {
+        using LlamaModel model = await LlamaModel.LoadAsync(GeneratedModels.Ensure(ModelShape.Embedding));
+
+        var session = Assert.Throws<NotSupportedException>(() => new LlamaSession(model, new LlamaContextOptions { ContextSize = 256, ThreadCount = 2 }));
+        var scheduler = Assert.Throws<NotSupportedException>(() => new LlamaScheduler(model, new LlamaSchedulerOptions { ParallelSequences = 2, ContextSizePerSequence = 256, ThreadCount = 2 }));
+
+        Assert.That(session!.Message, Does.Contain("embedding model").And.Contain("session"));
+        Assert.That(scheduler!.Message, Does.Contain("embedding model").And.Contain("scheduler"));
+    }
+
+    [Test]
+    public async Task AVocabularyOnlyModel_IsRefused_InsteadOfAbortingInLlamaCpp()
+    {
+        using LlamaModel model = await LlamaModel.LoadAsync(GeneratedModels.Ensure(ModelShape.Tiny), new LlamaModelOptions { VocabularyOnly = true });
+
+        var session = Assert.Throws<NotSupportedException>(() => new LlamaSession(model, new LlamaContextOptions { ContextSize = 256, ThreadCount = 2 }));
+        var scheduler = Assert.Throws<NotSupportedException>(() => new LlamaScheduler(model, new LlamaSchedulerOptions { ParallelSequences = 2, ContextSizePerSequence = 256, ThreadCount = 2 }));
+
+        Assert.That(session!.Message, Does.Contain("VocabularyOnly"));
+        Assert.That(scheduler!.Message, Does.Contain("VocabularyOnly"));
+    }
+}
