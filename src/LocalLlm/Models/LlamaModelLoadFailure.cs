@@ -11,4 +11,31 @@ public enum LlamaModelLoadFailure
 
     /// <summary>llama.cpp rejected the file for another reason, given in the message.</summary>
     NativeLoadFailed,
+
+    /// <summary>
+    /// <c>general.alignment</c> is not a multiple of 32: llama.cpp maps tensors straight from the file, and its CPU
+    /// backend needs their data aligned to 32 bytes.
+    /// </summary>
+    UnsupportedAlignment,
+
+    /// <summary><c>{arch}.block_count</c> is 0 or above llama.cpp's 512 layers (or its next-token-prediction layers outnumber the layers).</summary>
+    InvalidLayerCount,
+
+    /// <summary>A normalization epsilon (<c>{arch}.attention.layer_norm_rms_epsilon</c> or <c>layer_norm_epsilon</c>) is negative, infinite or NaN.</summary>
+    InvalidNormEpsilon,
+
+    /// <summary>A normalization weight (<c>*norm.weight</c>) is stored in another type than F32, which llama.cpp cannot apply.</summary>
+    UnsupportedNormType,
+
+    /// <summary>Two entries of <c>tokenizer.ggml.tokens</c> are the same string.</summary>
+    DuplicateToken,
+
+    /// <summary>
+    /// A SentencePiece vocabulary (<c>tokenizer.ggml.model</c> = <c>llama</c>) lacks one of the 256 byte tokens
+    /// <c>&lt;0x00&gt;</c>..<c>&lt;0xFF&gt;</c> that its byte fallback needs (or the vocabulary is not SentencePiece at all).
+    /// </summary>
+    MissingByteTokens,
+
+    /// <summary>A WordPiece vocabulary (<c>tokenizer.ggml.model</c> = <c>bert</c>) holds byte tokens, which WordPiece cannot decode.</summary>
+    TokenizerMismatch,
 }

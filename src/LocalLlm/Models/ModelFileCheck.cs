@@ -23,7 +23,7 @@ internal static partial class ModelFileCheck
 
         // Reading the header, metadata and tensor table rejects empty, foreign, truncated and future-version
         // files with a precise reason, before llama.cpp maps the file.
-        GgufFile.Read(fullPath);
+        CheckMeaning(fullPath, GgufFile.Read(fullPath));
         return fullPath;
     }
 
