@@ -152,6 +152,7 @@ public sealed partial class LlamaChatClient : IChatClient
         ChatTemplateRequest request = ChatRequestMapper.Map(conversation, chatOptions, template, _options, out int? reasoningBudget);
         bool returnReasoning = chatOptions?.Reasoning?.Output is not ReasoningOutput.None;
         InferenceEngine engine = _engine!;
+        Volatile.Write(ref _lastUsage, null); // a request that ends without usage (cancelled, failed) leaves none
 
         // Requests generate side by side, each in its own sequence, or wait in the engine's queue for a free one.
         using ChatTurn turn = ChatTurn.Prepare(template, _model!.Tokenizer, request, generation, reasoningBudget, engine.SequenceContextSize, _options.HistoryPolicy);

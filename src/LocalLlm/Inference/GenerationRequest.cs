@@ -114,7 +114,7 @@ internal sealed class GenerationRequest : IDisposable
             logProbability = _logProbabilities.Read(context.GetLogits(row, tokenizer.VocabularySize), token, out top);
         }
 
-        delivery.Enqueue(Updates.Writer, new LlamaGenerationUpdate { Text = text, TokenId = token, LogProbability = logProbability, TopLogProbabilities = top });
+        delivery.Enqueue(this, Updates.Writer, new LlamaGenerationUpdate { Text = text, TokenId = token, LogProbability = logProbability, TopLogProbabilities = top });
         if (_text.Stopped)
         {
             return LlamaFinishReason.Stop;
@@ -143,7 +143,7 @@ internal sealed class GenerationRequest : IDisposable
             TimeToFirstToken = _generationStart == 0 ? null : Stopwatch.GetElapsedTime(_enqueued, _generationStart),
         };
         FinishReason = reason;
-        delivery.Enqueue(Updates.Writer, new LlamaGenerationUpdate { Text = rest, FinishReason = reason, Usage = Usage }, complete: true);
+        delivery.Enqueue(this, Updates.Writer, new LlamaGenerationUpdate { Text = rest, FinishReason = reason, Usage = Usage }, complete: true);
     }
 
     public void Fail(Exception exception, InferenceLoopThread delivery)
@@ -153,7 +153,7 @@ internal sealed class GenerationRequest : IDisposable
             FinishReason = LlamaFinishReason.Cancelled;
         }
 
-        delivery.Enqueue(Updates.Writer, update: null, complete: true, exception);
+        delivery.Enqueue(this, Updates.Writer, update: null, complete: true, exception);
     }
 
     /// <summary>Frees the sampler chain and tells whoever waits that the engine is done with the request.</summary>

@@ -135,8 +135,9 @@ internal sealed partial class InferenceEngine
             {
                 request.Admit(sequence, reused, request.Options.Sampling.CreateNativeSampler(_model.Tokenizer, _settings.Loop.Seed, request.Options.Chat), _model.Tokenizer);
             }
-            catch (Exception ex) when (ex is ArgumentException or LlamaException)
+            catch (Exception ex)
             {
+                // A request that cannot start (its grammar does not parse, say) fails alone.
                 request.Fail(ex, _loopThread);
                 request.Dispose();
                 continue;
@@ -170,8 +171,8 @@ internal sealed partial class InferenceEngine
         {
             if (request is not null && request.IsCancelled)
             {
-                Release(request);
                 request.Fail(new OperationCanceledException("The generation was cancelled.", request.CancellationToken), _loopThread);
+                Release(request);
             }
         }
 
@@ -313,15 +314,15 @@ internal sealed partial class InferenceEngine
             catch (LlamaException ex)
             {
                 // One request's sampling failure (its grammar has no way on, say) is that request's alone.
-                Release(request);
                 request.Fail(ex, _loopThread);
+                Release(request);
                 continue;
             }
 
             if (reason is not null)
             {
-                Release(request);
                 request.Finish(reason.Value, _loopThread);
+                Release(request);
             }
         }
     }
@@ -356,8 +357,8 @@ internal sealed partial class InferenceEngine
             string reason = status == 1
                 ? $"llama_decode found no room in the KV cache for a batch of {_batch.Count} tokens (this sequence holds {_sequences.Count(request.Sequence)} of {SequenceContextSize})."
                 : $"llama_decode failed with status {status} for a batch of {_batch.Count} tokens.";
-            Release(request);
             request.Fail(new LlamaException(reason), _loopThread);
+            Release(request);
         }
     }
 
@@ -396,8 +397,8 @@ internal sealed partial class InferenceEngine
         {
             if (request is not null)
             {
-                Release(request);
                 request.Fail(exception, _loopThread);
+                Release(request);
             }
         }
     }

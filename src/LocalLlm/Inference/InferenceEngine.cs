@@ -52,7 +52,7 @@ internal sealed partial class InferenceEngine : IDisposable
         _sequences = new SequencePromptCache(sequences);
         _queueCapacity = new SemaphoreSlim(settings.Loop.MaxQueuedRequests, settings.Loop.MaxQueuedRequests);
         _logger = settings.Loop.LoggerFactory?.CreateLogger<LlamaScheduler>() ?? NullLogger<LlamaScheduler>.Instance;
-        _loopThread = new InferenceLoopThread($"LocalLlm {settings.OwnerName} ({Path.GetFileName(model.Path)})", Run, settings.Loop.CallerStallLimit, OnLoopMoved, OthersWaiting);
+        _loopThread = new InferenceLoopThread($"LocalLlm {settings.OwnerName} ({Path.GetFileName(model.Path)})", Run, settings.Loop.CallerStallLimit, OnLoopStalled, OthersWaiting);
         _loopThread.Start();
     }
 
@@ -117,7 +117,7 @@ internal sealed partial class InferenceEngine : IDisposable
     /// <exception cref="LlamaQueueFullException">The queue is full and the behaviour is <see cref="LlamaQueueFullBehavior.Fail"/>.</exception>
     public async IAsyncEnumerable<LlamaGenerationUpdate> StreamAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this); // the owners check first and name themselves; this is the race's backstop
         CancellationToken requestToken = request.CancellationToken;
         if (!_queueCapacity.Wait(0, CancellationToken.None))
         {
@@ -126,14 +126,14 @@ internal sealed partial class InferenceEngine : IDisposable
                 throw new LlamaQueueFullException(_settings.Loop.MaxQueuedRequests);
             }
 
-            await WaitForRoomAsync(requestToken).ConfigureAwait(false);
+            await WaitForRoomAsync(requestToken, cancellationToken).ConfigureAwait(false);
         }
 
         lock (_waiting)
         {
             if (IsDisposed)
             {
-                throw new ObjectDisposedException(GetType().Name, "The engine was disposed before the request started.");
+                throw new ObjectDisposedException($"LocalLlm {_settings.OwnerName}", "It was disposed before the request started.");
             }
 
             _waiting.Add(request);
@@ -141,7 +141,11 @@ internal sealed partial class InferenceEngine : IDisposable
 
         Signal();
         using CancellationTokenRegistration stop = requestToken.UnsafeRegister(static state => ((InferenceEngine)state!).OnCancelled(), this);
-        using CancellationTokenRegistration stopReading = cancellationToken.UnsafeRegister(static state => ((GenerationRequest)state!).Abandon(), request);
+        using CancellationTokenRegistration stopReading = cancellationToken.UnsafeRegister(state =>
+        {
+            ((GenerationRequest)state!).Abandon();
+            OnCancelled();
+        }, request);
         bool completed = false;
         try
         {
@@ -164,16 +168,16 @@ internal sealed partial class InferenceEngine : IDisposable
     }
 
     /// <summary>Waits for room in the queue; the engine's disposal ends the wait.</summary>
-    private async Task WaitForRoomAsync(CancellationToken cancellationToken)
+    private async Task WaitForRoomAsync(CancellationToken requestToken, CancellationToken readerToken)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(requestToken, readerToken, _shutdown.Token);
         try
         {
             await _queueCapacity.WaitAsync(linked.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (!requestToken.IsCancellationRequested && !readerToken.IsCancellationRequested)
         {
-            throw new ObjectDisposedException(GetType().Name, "The engine was disposed while the request waited for room in the queue.");
+            throw new ObjectDisposedException($"LocalLlm {_settings.OwnerName}", "It was disposed while the request waited for room in the queue.");
         }
     }
 
@@ -188,7 +192,11 @@ internal sealed partial class InferenceEngine : IDisposable
             return;
         }
 
-        _abort.Abort = true;
+        lock (_decodeGate)
+        {
+            _abort.Abort = true;
+        }
+
         _shutdown.Cancel();
         if (_loopThread.TryFreeOnExit())
         {
@@ -251,14 +259,35 @@ internal sealed partial class InferenceEngine : IDisposable
         return Math.Min(keep, tokens.Count);
     }
 
-    /// <summary>Whether requests are generating or waiting (read from the watchdog thread: a count may be a step behind).</summary>
-    private bool OthersWaiting() => Volatile.Read(ref _active) > 0 || _waiting.Count > 0;
+    /// <summary>
+    /// Whether anything but the request whose body blocks needs the loop: another generating or waiting request, or
+    /// a disposal (which joins the loop, perhaps from the thread the body waits for). Read from the watchdog thread:
+    /// a count may be a step behind.
+    /// </summary>
+    private bool OthersWaiting(object? blockedOwner)
+    {
+        int others = Volatile.Read(ref _active) - (blockedOwner is GenerationRequest { Sequence: >= 0 } ? 1 : 0);
+        return IsDisposed || others > 0 || _waiting.Count > 0;
+    }
 
-    private void OnLoopMoved(TimeSpan held) =>
-        LogLoopMoved(_logger, _settings.OwnerName, (long)held.TotalMilliseconds, (long)_settings.Loop.CallerStallLimit.TotalMilliseconds);
+    private void OnLoopStalled(TimeSpan held, bool moved)
+    {
+        (long heldMs, long limitMs) = ((long)held.TotalMilliseconds, (long)_settings.Loop.CallerStallLimit.TotalMilliseconds);
+        if (moved)
+        {
+            LogLoopMoved(_logger, _settings.OwnerName, heldMs, limitMs);
+        }
+        else
+        {
+            LogLoopHeld(_logger, _settings.OwnerName, heldMs, limitMs);
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A caller's loop body held the {Owner}'s thread for {HeldMs} ms (limit {LimitMs} ms); the loop moved to a new thread so the other streams go on. Await instead of blocking inside 'await foreach'.")]
     private static partial void LogLoopMoved(ILogger logger, string owner, long heldMs, long limitMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A caller's loop body held the {Owner}'s thread for {HeldMs} ms (limit {LimitMs} ms); nothing else was waiting, so the loop waits for it, and would move to a new thread if another stream came. Await instead of blocking inside 'await foreach'.")]
+    private static partial void LogLoopHeld(ILogger logger, string owner, long heldMs, long limitMs);
 
     private void FreeNativeResources()
     {

@@ -22,27 +22,29 @@ internal sealed class InferenceLoopThread
     private readonly Action _loop;
     private readonly string _name;
     private readonly TimeSpan _stallLimit;
-    private readonly Action<TimeSpan> _onMoved;
-    private readonly Func<bool> _othersWaiting;
+    private readonly Action<TimeSpan, bool> _onStalled;
+    private readonly Func<object?, bool> _othersWaiting;
     private Thread _owner;
     private bool _busy = true;
     private bool _ended;
     private bool _freeOnExit;
     private int _next;
     private long _bodySince;
+    private object? _bodyOwner;
+    private bool _bodyReported;
 
     /// <param name="name">The threads' name.</param>
     /// <param name="loop">The engine's loop; it returns when <see cref="Deliver"/> says the thread lost the loop, or at shutdown.</param>
     /// <param name="stallLimit">How long one delivery may hold the loop thread before the loop moves on without it.</param>
-    /// <param name="onMoved">Told how long the body had held the thread when the loop moved.</param>
-    /// <param name="othersWaiting">Whether any stream besides the blocked body waits for the loop; only then does the loop move.</param>
-    public InferenceLoopThread(string name, Action loop, TimeSpan stallLimit, Action<TimeSpan> onMoved, Func<bool> othersWaiting)
+    /// <param name="onStalled">Told, once per blocking body, how long it had held the thread and whether the loop moved away from it.</param>
+    /// <param name="othersWaiting">Given the owner of the update whose body blocks, whether anything else waits for the loop; only then does the loop move.</param>
+    public InferenceLoopThread(string name, Action loop, TimeSpan stallLimit, Action<TimeSpan, bool> onStalled, Func<object?, bool> othersWaiting)
     {
         _othersWaiting = othersWaiting;
         _name = name;
         _loop = loop;
         _stallLimit = stallLimit;
-        _onMoved = onMoved;
+        _onStalled = onStalled;
         _owner = new Thread(() => _loop()) { IsBackground = true, Name = name };
     }
 
@@ -87,8 +89,8 @@ internal sealed class InferenceLoopThread
     }
 
     /// <summary>Queues an update (and, when <paramref name="complete"/>, the end of the stream) for <see cref="Deliver"/>.</summary>
-    public void Enqueue(ChannelWriter<LlamaGenerationUpdate> writer, LlamaGenerationUpdate? update, bool complete = false, Exception? error = null) =>
-        _pending.Add(new Delivery(writer, update, complete, error));
+    public void Enqueue(object owner, ChannelWriter<LlamaGenerationUpdate> writer, LlamaGenerationUpdate? update, bool complete = false, Exception? error = null) =>
+        _pending.Add(new Delivery(owner, writer, update, complete, error));
 
     /// <summary>
     /// Hands the queued updates to their callers, whose loop bodies may run inline here. Returns false when a body
@@ -116,6 +118,8 @@ internal sealed class InferenceLoopThread
 
                 delivery = _pending[_next++];
                 _bodySince = Stopwatch.GetTimestamp();
+                _bodyOwner = delivery.Owner;
+                _bodyReported = false;
             }
 
             delivery.Apply();
@@ -167,7 +171,7 @@ internal sealed class InferenceLoopThread
         while (true)
         {
             TimeSpan held;
-            Thread next;
+            Thread? next = null;
             lock (_gate)
             {
                 // Monitor.Wait gives the lock up while it sleeps, so deliveries go on meanwhile.
@@ -184,30 +188,40 @@ internal sealed class InferenceLoopThread
                 }
 
                 held = _bodySince == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(_bodySince);
-                // Moving when no other stream waits gains nothing and costs much: llama.cpp then decodes on a fresh
-                // thread while the old one winds down, and on two cores the next run measured several times slower.
-                if (held < _stallLimit || !_othersWaiting())
+                if (held < _stallLimit)
                 {
                     continue;
                 }
 
-                _bodySince = 0;
-                Moves++;
-                next = new Thread(ContinueLoop) { IsBackground = true, Name = _name };
-                _owner = next;
+                // Moving when nothing else waits gains nothing and costs much: llama.cpp then decodes on a fresh
+                // thread while the old one winds down, and on two cores the next run measured several times slower.
+                // The stall is reported once either way.
+                if (_othersWaiting(_bodyOwner))
+                {
+                    _bodySince = 0;
+                    Moves++;
+                    next = new Thread(ContinueLoop) { IsBackground = true, Name = _name };
+                    _owner = next;
+                }
+                else if (_bodyReported)
+                {
+                    continue;
+                }
+
+                _bodyReported = true;
             }
 
             try
             {
-                _onMoved(held);
+                _onStalled(held, next is not null);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 // A throwing logger must not end the process from this thread.
-                Trace.TraceError($"LocalLlm inference loop: logging the move failed: {ex}");
+                Trace.TraceError($"LocalLlm inference loop: logging a stall failed: {ex}");
             }
 
-            next.Start();
+            next?.Start();
         }
     }
 
@@ -219,7 +233,7 @@ internal sealed class InferenceLoopThread
         }
     }
 
-    private readonly record struct Delivery(ChannelWriter<LlamaGenerationUpdate> Writer, LlamaGenerationUpdate? Update, bool Complete, Exception? Error)
+    private readonly record struct Delivery(object Owner, ChannelWriter<LlamaGenerationUpdate> Writer, LlamaGenerationUpdate? Update, bool Complete, Exception? Error)
     {
         public void Apply()
         {

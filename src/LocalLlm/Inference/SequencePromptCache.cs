@@ -43,7 +43,7 @@ internal sealed class SequencePromptCache
             }
 
             int reused = CommonPrefix(_tokens[sequence], prompt);
-            int score = reused >= Math.Min(_heldPromptLength[sequence], prompt.Length - 1) ? reused : 0;
+            int score = reused >= Math.Min(Math.Min(_heldPromptLength[sequence], _tokens[sequence].Count), prompt.Length - 1) ? reused : 0;
             if (score > bestScore || (score == bestScore && EvictsBefore(sequence, best)))
             {
                 (best, bestScore, bestReused) = (sequence, score, reused);

@@ -295,6 +295,31 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
     }
 
     [Test]
+    public async Task ALoneStreamBlockingMidway_KeepsTheLoopOnItsThread_AndIsLogged()
+    {
+        var logs = new RecordingLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(logs));
+        using LlamaScheduler scheduler = new(Model, new LlamaSchedulerOptions { ParallelSequences = 2, ContextSizePerSequence = 512, ThreadCount = 2, CallerStallLimit = TimeSpan.FromMilliseconds(20), LoggerFactory = loggerFactory });
+        bool blocked = false;
+        int tokens = 0;
+
+        await foreach (LlamaGenerationUpdate update in scheduler.StreamAsync(Prompts[0], Greedy(8)))
+        {
+            tokens += update.TokenId is null ? 0 : 1;
+            if (!blocked && update.TokenId is not null && OnSchedulerThread)
+            {
+                blocked = true;
+                Thread.Sleep(200); // its own request is the only one, still generating
+            }
+        }
+
+        Assume.That(blocked, Is.True, "a body ran on the scheduler's thread");
+        Assert.That(tokens, Is.EqualTo(8));
+        Assert.That(scheduler.LoopMoves, Is.Zero, "the blocked stream's own request is no reason to move");
+        Assert.That(logs.Records.Where(r => r.Level == LogLevel.Warning).Select(r => r.Message), Has.Some.Contains("nothing else was waiting"));
+    }
+
+    [Test]
     public async Task ARequestWhoseSamplingFails_FailsAlone()
     {
         using LlamaScheduler scheduler = CreateScheduler(parallel: 2);

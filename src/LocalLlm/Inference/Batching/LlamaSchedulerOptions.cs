@@ -33,10 +33,11 @@ public sealed class LlamaSchedulerOptions
     public int ShiftKeepTokens { get; set; }
 
     /// <summary>
-    /// Gets or sets whether a finished request's tokens stay in its sequence's KV cache, so that a later request whose
-    /// prompt starts the same way (the next turn of a conversation) is given that sequence and evaluates only the rest,
-    /// as llama-server's prompt cache does. Default: false (a finished sequence frees its cells at once). Each sequence
-    /// has its own share of the cache either way, so keeping them costs no capacity.
+    /// Gets or sets whether a request's tokens stay in its sequence's KV cache when it ends (finished, cancelled or
+    /// failed: whatever was evaluated), so that a later request whose prompt starts the same way (the next turn of a
+    /// conversation) is given that sequence and evaluates only the rest, as llama-server's prompt cache does. Default:
+    /// false (a sequence frees its cells as its request ends). Each sequence has its own share of the cache either way,
+    /// so keeping them costs no capacity.
     /// </summary>
     public bool ReusePromptCache { get; set; }
 
