@@ -37,7 +37,7 @@ internal sealed partial class InferenceEngine : IDisposable
     /// <exception cref="LlamaException">llama.cpp could not create the context.</exception>
     public InferenceEngine(LlamaModel model, InferenceEngineSettings settings)
     {
-        ThrowIfCannotGenerate(model, settings.OwnerName);
+        model.ThrowIfCannotGenerate(settings.OwnerName);
         _model = model;
         _settings = settings;
         int sequences = settings.Context.SequenceCount ?? 1;
@@ -235,22 +235,6 @@ internal sealed partial class InferenceEngine : IDisposable
     /// <summary>After a whole-context state was restored: sequence 0 holds <paramref name="tokens"/>.</summary>
     public void RestoredHolding(int[] tokens) => _sequences.Hold(0, tokens);
 
-    /// <summary>Refuses a model llama.cpp would abort on or "complete" with nothing: no weights, no decoder, or an embedding model.</summary>
-    /// <exception cref="NotSupportedException">The model cannot generate text.</exception>
-    private static void ThrowIfCannotGenerate(LlamaModel model, string owner)
-    {
-        LlamaModelMetadata metadata = model.Metadata;
-        string? reason = model.Options.VocabularyOnly ? "was loaded with VocabularyOnly, so it has no weights"
-            : !metadata.HasDecoder ? "has no decoder (an embedding model?)"
-            : metadata.HasEncoder ? "is an encoder-decoder model"
-            : metadata.Entries.GetValueOrDefault($"{metadata.Architecture}.attention.causal") == "false" ? "is an embedding model (its attention is not causal); use LlamaEmbeddingGenerator"
-            : null;
-        if (reason is not null)
-        {
-            throw new NotSupportedException($"Model '{model.Path}' ({metadata.Architecture}) cannot generate text with a {owner}: it {reason}.");
-        }
-    }
-
     /// <summary>The tokens at the start that a shift or a truncation keeps: the configured count, and the BOS token.</summary>
     private int KeepTokenCount(IReadOnlyList<int> tokens)
     {
@@ -270,24 +254,12 @@ internal sealed partial class InferenceEngine : IDisposable
         return IsDisposed || others > 0 || _waiting.Count > 0;
     }
 
-    private void OnLoopStalled(TimeSpan held, bool moved)
-    {
-        (long heldMs, long limitMs) = ((long)held.TotalMilliseconds, (long)_settings.Loop.CallerStallLimit.TotalMilliseconds);
-        if (moved)
-        {
-            LogLoopMoved(_logger, _settings.OwnerName, heldMs, limitMs);
-        }
-        else
-        {
-            LogLoopHeld(_logger, _settings.OwnerName, heldMs, limitMs);
-        }
-    }
+    private void OnLoopStalled(TimeSpan held, bool moved) =>
+        LogLoopStalled(_logger, _settings.OwnerName, (long)held.TotalMilliseconds, (long)_settings.Loop.CallerStallLimit.TotalMilliseconds,
+            moved ? "the loop moved to a new thread so the other streams go on" : "nothing else was waiting, so the loop waits for it (it moves to a new thread if another stream comes)");
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A caller's loop body held the {Owner}'s thread for {HeldMs} ms (limit {LimitMs} ms); the loop moved to a new thread so the other streams go on. Await instead of blocking inside 'await foreach'.")]
-    private static partial void LogLoopMoved(ILogger logger, string owner, long heldMs, long limitMs);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A caller's loop body held the {Owner}'s thread for {HeldMs} ms (limit {LimitMs} ms); nothing else was waiting, so the loop waits for it, and would move to a new thread if another stream came. Await instead of blocking inside 'await foreach'.")]
-    private static partial void LogLoopHeld(ILogger logger, string owner, long heldMs, long limitMs);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A caller's loop body held the {Owner}'s thread for {HeldMs} ms (limit {LimitMs} ms); {Outcome}. Await instead of blocking inside 'await foreach'.")]
+    private static partial void LogLoopStalled(ILogger logger, string owner, long heldMs, long limitMs, string outcome);
 
     private void FreeNativeResources()
     {

@@ -146,4 +146,21 @@ public sealed class LlamaModel : IDisposable
             return !CancellationToken.IsCancellationRequested;
         }
     }
+
+    /// <summary>Refuses a model llama.cpp would abort on or "complete" with nothing: no weights, no decoder, or an embedding model.</summary>
+    /// <exception cref="NotSupportedException">The model cannot generate text.</exception>
+    internal void ThrowIfCannotGenerate(string owner)
+    {
+        LlamaModelMetadata metadata = Metadata;
+        string? reason = Options.VocabularyOnly ? "was loaded with VocabularyOnly, so it has no weights"
+            : !metadata.HasDecoder ? "has no decoder (an embedding model?)"
+            : metadata.HasEncoder ? "is an encoder-decoder model"
+            : Tokenizer.VocabularyType == LlamaVocabularyType.None ? "has no vocabulary (tokenizer.ggml.model is 'none')"
+            : metadata.Entries.GetValueOrDefault($"{metadata.Architecture}.attention.causal") == "false" ? "is an embedding model (its attention is not causal); use LlamaEmbeddingGenerator"
+            : null;
+        if (reason is not null)
+        {
+            throw new NotSupportedException($"Model '{Path}' ({metadata.Architecture}) cannot generate text with a {owner}: it {reason}.");
+        }
+    }
 }

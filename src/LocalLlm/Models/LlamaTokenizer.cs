@@ -57,6 +57,7 @@ public sealed class LlamaTokenizer
     /// <returns>The token ids.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
     /// <exception cref="ObjectDisposedException">The model has been disposed.</exception>
+    /// <exception cref="NotSupportedException">The model has no vocabulary (<c>tokenizer.ggml.model</c> is <c>none</c>).</exception>
     public int[] Tokenize(string text, bool addSpecial = true, bool parseSpecial = false)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -66,6 +67,12 @@ public sealed class LlamaTokenizer
     /// <inheritdoc cref="Tokenize(string, bool, bool)"/>
     public int[] Tokenize(ReadOnlySpan<char> text, bool addSpecial = true, bool parseSpecial = false)
     {
+        if (VocabularyType == LlamaVocabularyType.None)
+        {
+            // llama.cpp asserts (ending the process) when asked to tokenize without a vocabulary.
+            throw new NotSupportedException("The model has no vocabulary (tokenizer.ggml.model is 'none'), so it cannot tokenize text.");
+        }
+
         using HandleLease lease = _model.Lease();
         int byteCount = Encoding.UTF8.GetByteCount(text);
         byte[]? rentedBytes = null;

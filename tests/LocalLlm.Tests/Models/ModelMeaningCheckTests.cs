@@ -66,6 +66,19 @@ public sealed class ModelMeaningCheckTests
     public void ASentencePieceVocabularyLabelledWordPiece_IsRefused() =>
         Refused(Rewrite(TestEnvironment.VocabularyPath("llama-spm"), w => w.SetMetadata("tokenizer.ggml.model", "bert")), LlamaModelLoadFailure.TokenizerMismatch, "byte token");
 
+    [TestCase("none")]
+    [TestCase("no_vocab")]
+    public async Task AModelWithoutAVocabulary_LoadsButRefusesToTokenizeOrGenerate(string tokenizerModel)
+    {
+        using LlamaModel model = await LlamaModel.LoadAsync(Rewrite(Tiny, w => w.SetMetadata("tokenizer.ggml.model", tokenizerModel)));
+
+        var tokenize = Assert.Throws<NotSupportedException>(() => model.Tokenizer.Tokenize("hello"));
+        var generate = Assert.Throws<NotSupportedException>(() => new LlamaSession(model, new LlamaContextOptions { ContextSize = 256, ThreadCount = 2 }));
+
+        Assert.That(tokenize!.Message, Does.Contain("no vocabulary"));
+        Assert.That(generate!.Message, Does.Contain("no vocabulary"));
+    }
+
     [Test]
     public async Task TheUnchangedFiles_StillLoad()
     {
