@@ -133,7 +133,7 @@ internal sealed partial class InferenceEngine
 
             try
             {
-                request.Admit(sequence, reused, request.Options.Sampling.CreateNativeSampler(_model.Tokenizer, _settings.Loop.Seed, request.Options.Chat), _model.Tokenizer);
+                request.Admit(sequence, reused, request.Options.Sampling.CreateNativeSampler(_model.Tokenizer, _settings.Loop.Seed, request.Options.Chat, SequenceContextSize), _model.Tokenizer);
             }
             catch (Exception ex)
             {

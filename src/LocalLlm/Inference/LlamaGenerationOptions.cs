@@ -37,6 +37,7 @@ public sealed class LlamaGenerationOptions
     /// <summary>Checks every value.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range; the message names the setting and value.</exception>
     /// <exception cref="ArgumentNullException">A required value is null.</exception>
+    /// <exception cref="ArgumentException">A stop string is null or empty.</exception>
     public void Validate()
     {
         if (MaxTokens is { } max && max < 1)
@@ -50,6 +51,11 @@ public sealed class LlamaGenerationOptions
         }
 
         ArgumentNullException.ThrowIfNull(StopStrings, nameof(StopStrings));
+        if (StopStrings.Any(string.IsNullOrEmpty))
+        {
+            throw new ArgumentException($"{nameof(StopStrings)} holds a null or empty string; every stop string needs at least one character.", nameof(StopStrings));
+        }
+
         ArgumentNullException.ThrowIfNull(Sampling, nameof(Sampling));
     }
 }

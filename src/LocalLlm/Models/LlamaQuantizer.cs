@@ -13,7 +13,7 @@ public static class LlamaQuantizer
     /// <param name="outputPath">Where to write the quantized GGUF; an existing file is replaced.</param>
     /// <param name="type">The target weight format.</param>
     /// <param name="threadCount">Threads to use; 0 uses every hardware thread.</param>
-    /// <exception cref="ArgumentException">A path is empty.</exception>
+    /// <exception cref="ArgumentException">A path is empty, or the output path is the input path.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="type"/> is undefined or <paramref name="threadCount"/> is negative.</exception>
     /// <exception cref="FileNotFoundException"><paramref name="inputPath"/> does not exist.</exception>
     /// <exception cref="LlamaException">llama.cpp could not quantize the file; the message gives its reason.</exception>
@@ -32,6 +32,12 @@ public static class LlamaQuantizer
         if (!File.Exists(input))
         {
             throw new FileNotFoundException($"Cannot quantize '{input}': the file does not exist.", input);
+        }
+
+        if (string.Equals(input, output, StringComparison.Ordinal))
+        {
+            // llama.cpp would truncate the file it is reading from its own memory map (SIGBUS).
+            throw new ArgumentException($"Cannot quantize '{input}' onto itself: give an output path other than the input.", nameof(outputPath));
         }
 
         NativeLibraryLoader.EnsureInitialized();

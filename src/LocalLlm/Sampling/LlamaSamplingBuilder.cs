@@ -94,7 +94,7 @@ public sealed class LlamaSamplingBuilder
     /// <param name="multiplier">The penalty multiplier; 0 turns DRY off.</param>
     /// <param name="exponentBase">The base: the penalty is multiplier × base^(repeated length − allowed length).</param>
     /// <param name="allowedLength">The longest repetition left unpenalized.</param>
-    /// <param name="penaltyLastN">How many recent tokens are scanned; 0 turns DRY off.</param>
+    /// <param name="penaltyLastN">How many recent tokens are scanned; 0 turns DRY off; more than the context holds scans the whole context.</param>
     /// <param name="sequenceBreakers">Strings that end a repetition (at most 40 characters are used of each); null for llama.cpp's <c>"\n"</c>, <c>":"</c>, <c>"\""</c>, <c>"*"</c>.</param>
     /// <returns>This builder.</returns>
     /// <exception cref="ArgumentOutOfRangeException">
@@ -125,7 +125,7 @@ public sealed class LlamaSamplingBuilder
 
     /// <summary>Divides the logits of recently seen tokens by <paramref name="repetitionPenalty"/> (multiplies negative ones).</summary>
     /// <param name="repetitionPenalty">The penalty, greater than 0; 1 turns it off, above 1 discourages repetition.</param>
-    /// <param name="lastN">How many recent tokens the penalties consider (shared with the frequency and presence penalties); null keeps the current value (default 64).</param>
+    /// <param name="lastN">How many recent tokens the penalties consider (shared with the frequency and presence penalties); null keeps the current value (default 64); more than the context holds means the whole context.</param>
     /// <returns>This builder.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="repetitionPenalty"/> is not a finite number greater than 0, or <paramref name="lastN"/> is negative.</exception>
     public LlamaSamplingBuilder RepetitionPenalty(float repetitionPenalty, int? lastN = null) => Set(_options with
@@ -136,7 +136,7 @@ public sealed class LlamaSamplingBuilder
 
     /// <summary>Subtracts <paramref name="frequencyPenalty"/> from a recent token's logit once for each time it occurred.</summary>
     /// <param name="frequencyPenalty">The penalty; 0 turns it off, negative values encourage repetition.</param>
-    /// <param name="lastN">How many recent tokens the penalties consider (shared); null keeps the current value (default 64).</param>
+    /// <param name="lastN">How many recent tokens the penalties consider (shared); null keeps the current value (default 64); more than the context holds means the whole context.</param>
     /// <returns>This builder.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="frequencyPenalty"/> is NaN or infinite, or <paramref name="lastN"/> is negative.</exception>
     public LlamaSamplingBuilder FrequencyPenalty(float frequencyPenalty, int? lastN = null) => Set(_options with
@@ -147,7 +147,7 @@ public sealed class LlamaSamplingBuilder
 
     /// <summary>Subtracts <paramref name="presencePenalty"/> once from the logit of every recently seen token.</summary>
     /// <param name="presencePenalty">The penalty; 0 turns it off, negative values encourage repetition.</param>
-    /// <param name="lastN">How many recent tokens the penalties consider (shared); null keeps the current value (default 64).</param>
+    /// <param name="lastN">How many recent tokens the penalties consider (shared); null keeps the current value (default 64); more than the context holds means the whole context.</param>
     /// <returns>This builder.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="presencePenalty"/> is NaN or infinite, or <paramref name="lastN"/> is negative.</exception>
     public LlamaSamplingBuilder PresencePenalty(float presencePenalty, int? lastN = null) => Set(_options with
@@ -209,11 +209,15 @@ public sealed class LlamaSamplingBuilder
     /// <param name="root">The rule the whole output must match.</param>
     /// <returns>This builder.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="grammar"/> or <paramref name="root"/> is null.</exception>
-    /// <exception cref="ArgumentException"><paramref name="grammar"/> or <paramref name="root"/> is empty or white space.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="grammar"/> or <paramref name="root"/> is empty or white space, or the grammar nests parentheses
+    /// more than 1,000 deep, or has a repetition <c>{m,n}</c> with m above n or a bound above 100,000.
+    /// </exception>
     public LlamaSamplingBuilder Grammar(string grammar, string root = "root")
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(grammar);
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
+        GbnfGuard.ThrowIfUnsafe(grammar, nameof(grammar));
         return Set(_options with { Grammar = grammar, GrammarRoot = root });
     }
 

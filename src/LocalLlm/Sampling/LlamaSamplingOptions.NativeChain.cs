@@ -18,14 +18,21 @@ public sealed partial record LlamaSamplingOptions
     /// <param name="tokenizer">The tokenizer of the model the sampler samples for; the model must outlive the sampler.</param>
     /// <param name="fallbackSeed">The seed to use when these options leave it random (a session's or scheduler's own seed).</param>
     /// <param name="chat">What the chat template's reply format asks of sampling, or null.</param>
+    /// <param name="historyLimit">The most recent tokens a penalty may scan (the sequence's context size).</param>
     /// <returns>The sampler; disposing it frees every native sampler in it.</returns>
     /// <exception cref="ArgumentException">The grammar does not parse, or a logit bias names a token outside the vocabulary.</exception>
     /// <exception cref="LlamaException">llama.cpp could not create a sampler.</exception>
-    internal NativeSampler CreateNativeSampler(LlamaTokenizer tokenizer, uint? fallbackSeed = null, ChatConstraints? chat = null)
+    internal NativeSampler CreateNativeSampler(LlamaTokenizer tokenizer, uint? fallbackSeed = null, ChatConstraints? chat = null, int historyLimit = int.MaxValue)
     {
         if (Seed is null && fallbackSeed is { } seed)
         {
-            return (this with { Seed = seed }).CreateNativeSampler(tokenizer, chat: chat);
+            return (this with { Seed = seed }).CreateNativeSampler(tokenizer, chat: chat, historyLimit: historyLimit);
+        }
+
+        if (chat?.Grammar is { } replyGrammar)
+        {
+            // Built by llama.cpp from the caller's JSON schema (a maxLength of a billion becomes {0,1000000000}).
+            GbnfGuard.ThrowIfUnsafe(replyGrammar, "responseFormat");
         }
 
         if (chat?.Grammar is not null && Grammar is not null)
@@ -33,7 +40,7 @@ public sealed partial record LlamaSamplingOptions
             throw new ArgumentException("A grammar of your own cannot be combined with tools or a JSON response format, which bring the reply format's grammar.", nameof(chat));
         }
 
-        SafeLlamaSamplerHandle chain = CreateNativeChain(tokenizer);
+        SafeLlamaSamplerHandle chain = CreateNativeChain(tokenizer, historyLimit);
         SafeLlamaSamplerHandle? grammar = null;
         SafeLlamaSamplerHandle? reasoningBudget = null;
         try
@@ -101,10 +108,12 @@ public sealed partial record LlamaSamplingOptions
     /// </summary>
     /// <param name="tokenizer">The tokenizer of the model the chain samples for; the chain keeps a pointer to its
     /// vocabulary (DRY), so the model must outlive the chain.</param>
+    /// <param name="historyLimit">The most recent tokens a penalty may scan: a sequence never holds more than its
+    /// context, and llama.cpp allocates the whole window up front.</param>
     /// <returns>The chain; disposing it frees every sampler in it.</returns>
     /// <exception cref="ArgumentException">A logit bias names a token outside the vocabulary.</exception>
     /// <exception cref="LlamaException">llama.cpp could not create a sampler.</exception>
-    internal SafeLlamaSamplerHandle CreateNativeChain(LlamaTokenizer tokenizer)
+    internal SafeLlamaSamplerHandle CreateNativeChain(LlamaTokenizer tokenizer, int historyLimit = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         int vocabularySize = tokenizer.VocabularySize;
@@ -127,7 +136,7 @@ public sealed partial record LlamaSamplingOptions
 
         try
         {
-            AddSamplers(chain, tokenizer.Vocabulary, vocabularySize);
+            AddSamplers(chain, tokenizer.Vocabulary, vocabularySize, historyLimit);
             return chain;
         }
         catch
@@ -137,7 +146,7 @@ public sealed partial record LlamaSamplingOptions
         }
     }
 
-    private void AddSamplers(SafeLlamaSamplerHandle chain, NativeVocabulary vocabulary, int vocabularySize)
+    private void AddSamplers(SafeLlamaSamplerHandle chain, NativeVocabulary vocabulary, int vocabularySize, int historyLimit)
     {
         uint seed = Seed ?? RandomSeed;
         if (LogitBias.Count > 0)
@@ -167,12 +176,12 @@ public sealed partial record LlamaSamplingOptions
 
         if (PenaltyLastN != 0 && (RepetitionPenalty != 1f || FrequencyPenalty != 0f || PresencePenalty != 0f))
         {
-            chain.AddPenalties(vocabularySize, PenaltyLastN, RepetitionPenalty, FrequencyPenalty, PresencePenalty);
+            chain.AddPenalties(vocabularySize, Math.Min(PenaltyLastN, historyLimit), RepetitionPenalty, FrequencyPenalty, PresencePenalty);
         }
 
         if (DryMultiplier != 0f && DryPenaltyLastN != 0)
         {
-            chain.AddDry(vocabulary, DryMultiplier, DryBase, DryAllowedLength, DryPenaltyLastN, DrySequenceBreakers);
+            chain.AddDry(vocabulary, DryMultiplier, DryBase, DryAllowedLength, Math.Min(DryPenaltyLastN, historyLimit), DrySequenceBreakers);
         }
 
         if (TopNSigma > 0f)
