@@ -10,6 +10,11 @@ public sealed class LlamaContextOptions
     /// Gets or sets the context window in tokens. Default: null, the smaller of the model's trained context length and
     /// <see cref="DefaultContextSizeLimit"/>.
     /// </summary>
+    /// <remarks>
+    /// llama.cpp raises a window below 256 tokens to 256 and rounds others up to its padding; the session's
+    /// <see cref="LlamaSession.ContextSize"/> (a scheduler's <see cref="LlamaScheduler.ContextSizePerSequence"/>) reports
+    /// the window actually made, and prompts are measured against that.
+    /// </remarks>
     public int? ContextSize { get; set; }
 
     /// <summary>Gets or sets the most tokens submitted to one decode call (prompt chunk size). Default: 2048.</summary>

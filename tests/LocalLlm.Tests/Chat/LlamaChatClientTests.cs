@@ -162,6 +162,34 @@ public sealed class LlamaChatClientTests : TinyModelFixture
     }
 
     [Test]
+    public void ANullMessage_IsAnArgumentErrorNamingTheMessages()
+    {
+        using LlamaChatClient client = CreateClient();
+
+        var ex = Assert.Throws<ArgumentNullException>(() => client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "Hi"), null!]));
+
+        Assert.That(ex!.ParamName, Is.EqualTo("messages"));
+    }
+
+    [Test]
+    public async Task DisposingTheClientWhileItStreams_EndsTheStreamAsDisposed()
+    {
+        LlamaChatClient client = CreateClient();
+        int received = 0;
+
+        Assert.That(async () =>
+        {
+            await foreach (ChatResponseUpdate update in client.GetStreamingResponseAsync(Question, new ChatOptions { MaxOutputTokens = 500, Temperature = 0 }))
+            {
+                if (++received == 3)
+                {
+                    await Task.Run(client.Dispose);
+                }
+            }
+        }, Throws.InstanceOf<ObjectDisposedException>().With.Message.Contains("LlamaChatClient"));
+    }
+
+    [Test]
     public async Task CancellingWhileGenerating_ThrowsOperationCanceled()
     {
         using LlamaChatClient client = CreateClient();
