@@ -230,7 +230,7 @@ internal sealed partial class InferenceEngine : IDisposable
     }
 
     /// <summary>Gets the context, for a session's state to be saved into or restored from.</summary>
-    public SafeLlamaContextHandle Context => _context;
+    internal SafeLlamaContextHandle Context => _context;
 
     /// <summary>After a whole-context state was restored: sequence 0 holds <paramref name="tokens"/>.</summary>
     public void RestoredHolding(int[] tokens) => _sequences.Hold(0, tokens);

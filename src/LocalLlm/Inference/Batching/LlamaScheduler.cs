@@ -29,28 +29,28 @@ public sealed class LlamaScheduler : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     /// <exception cref="NotSupportedException">The model cannot generate text (an embedding, encoder-only or vocabulary-only model).</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="model"/> has been disposed.</exception>
     /// <exception cref="LlamaException">llama.cpp could not create the context.</exception>
     public LlamaScheduler(LlamaModel model, LlamaSchedulerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        options ??= new LlamaSchedulerOptions();
-        options.Validate();
         Model = model;
-        Options = options;
-        int batchSize = Math.Max(options.PromptChunkSize + options.ParallelSequences, 512);
+        Options = options ?? new LlamaSchedulerOptions();
+        Options.Validate();
+        int batchSize = Math.Max(Options.PromptChunkSize + Options.ParallelSequences, 512);
         var context = new LlamaContextOptions
         {
-            ContextSize = options.ContextSizePerSequence,
+            ContextSize = Options.ContextSizePerSequence,
             BatchSize = batchSize,
             MicroBatchSize = Math.Min(batchSize, 512),
-            ThreadCount = options.ThreadCount,
-            Seed = options.Seed,
-            OverflowPolicy = options.OverflowPolicy,
-            ShiftKeepTokens = options.ShiftKeepTokens,
+            ThreadCount = Options.ThreadCount,
+            Seed = Options.Seed,
+            OverflowPolicy = Options.OverflowPolicy,
+            ShiftKeepTokens = Options.ShiftKeepTokens,
         };
-        InferenceEngineSettings settings = InferenceEngineSettings.FromContextOptions(model, context, options.ParallelSequences, owner: "scheduler",
+        InferenceEngineSettings settings = InferenceEngineSettings.FromContextOptions(model, context, Options.ParallelSequences, owner: "scheduler",
             static () => new ObjectDisposedException(nameof(LlamaScheduler), "The scheduler was disposed while the request was in progress."));
-        _engine = new InferenceEngine(model, settings with { Loop = options });
+        _engine = new InferenceEngine(model, settings with { Loop = Options });
         ContextSizePerSequence = _engine.SequenceContextSize;
         BatchSize = _engine.BatchSize;
     }
