@@ -9,6 +9,9 @@ internal static class TestEnvironment
 
     public static string RepositoryRoot { get; } = Metadata("RepoRoot");
 
+    /// <summary>The mutation fuzzer (tests/LocalLlm.FuzzTarget), built beside the tests.</summary>
+    public static string FuzzTargetPath { get; } = Metadata("FuzzTargetPath");
+
     /// <summary>A vocab-only GGUF shipped with llama.cpp's source, e.g. <c>llama-bpe</c>.</summary>
     public static string VocabularyPath(string name) => Path.Combine(LlamaCppSourceDirectory, "models", $"ggml-vocab-{name}.gguf");
 
