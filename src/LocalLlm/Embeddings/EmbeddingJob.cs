@@ -12,10 +12,21 @@ internal sealed class EmbeddingJob(int[][] inputs, CancellationToken cancellatio
     /// <summary>
     /// Embeds every job queued so far in shared decode calls, so that concurrent requests cost one decode instead of
     /// one each. A cancelled job leaves at once and its remaining inputs are skipped; a decode in progress is aborted
-    /// only when every job in it was cancelled.
+    /// only when every job in it was cancelled, or when <paramref name="disposal"/> fires: then every job not yet done
+    /// fails with <see cref="ObjectDisposedException"/>.
     /// </summary>
-    public static void RunTogether(IReadOnlyList<EmbeddingJob> queued, EmbeddingContext context)
+    public static void RunTogether(IReadOnlyList<EmbeddingJob> queued, EmbeddingContext context, CancellationToken disposal)
     {
+        if (disposal.IsCancellationRequested)
+        {
+            foreach (EmbeddingJob job in queued)
+            {
+                job.Result.TrySetException(Disposed());
+            }
+
+            return;
+        }
+
         var jobs = new List<EmbeddingJob>(queued.Count);
         foreach (EmbeddingJob job in queued)
         {
@@ -45,6 +56,11 @@ internal sealed class EmbeddingJob(int[][] inputs, CancellationToken cancellatio
                 allCancelled.Cancel();
             }
         }, null)).ToArray();
+        using CancellationTokenRegistration disposing = disposal.UnsafeRegister(_ =>
+        {
+            context.Abort.Abort = true;
+            allCancelled.Cancel();
+        }, null);
         try
         {
             EmbeddingJob[] owners = [.. jobs.SelectMany(job => Enumerable.Repeat(job, job.Inputs.Length))];
@@ -67,7 +83,7 @@ internal sealed class EmbeddingJob(int[][] inputs, CancellationToken cancellatio
             // ones are completed as cancelled below.
             foreach (EmbeddingJob job in jobs.Where(job => !job.CancellationToken.IsCancellationRequested))
             {
-                job.Result.TrySetException(ex);
+                job.Result.TrySetException(disposal.IsCancellationRequested ? Disposed() : ex);
             }
         }
         finally
@@ -77,7 +93,7 @@ internal sealed class EmbeddingJob(int[][] inputs, CancellationToken cancellatio
                 registration.Dispose();
             }
 
-            context.Abort.Abort = false;
+            context.Abort.Abort = disposal.IsCancellationRequested;
 
             // Not only in the callbacks: a registration disposed before its callback ran never runs it.
             foreach (EmbeddingJob job in jobs)
@@ -89,4 +105,7 @@ internal sealed class EmbeddingJob(int[][] inputs, CancellationToken cancellatio
             }
         }
     }
+
+    private static ObjectDisposedException Disposed() =>
+        new(nameof(LlamaEmbeddingGenerator), "The embedding generator was disposed while the request was in progress.");
 }

@@ -17,6 +17,7 @@ public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
     private readonly Func<CancellationToken, ValueTask<LlamaModel>> _modelProvider;
     private readonly LlamaEmbeddingOptions _options;
     private readonly SemaphoreSlim _initialization = new(1, 1);
+    private readonly CancellationTokenSource _disposal = new();
     private readonly System.Collections.Concurrent.ConcurrentQueue<EmbeddingJob> _queued = new();
     private readonly string? _defaultModelId;
     private LlamaModel? _model;
@@ -116,14 +117,22 @@ public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
         }
 
         _disposed = true;
+
+        // Stops the decode in progress and fails every call not yet done, instead of waiting for them.
+        _disposal.Cancel();
         EmbeddingContext? context = _context;
         if (_worker is null)
         {
             context?.Dispose();
+            _disposal.Dispose();
         }
         else
         {
-            _worker.Dispose(afterLastWork: () => context?.Dispose());
+            _worker.Dispose(afterLastWork: () =>
+            {
+                context?.Dispose();
+                _disposal.Dispose();
+            });
         }
 
         _initialization.Dispose();
@@ -167,7 +176,7 @@ public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
 
             if (jobs.Count > 0)
             {
-                EmbeddingJob.RunTogether(jobs, context);
+                EmbeddingJob.RunTogether(jobs, context, _disposal.Token);
             }
         });
         return job.Result.Task;

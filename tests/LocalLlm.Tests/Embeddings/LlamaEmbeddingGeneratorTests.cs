@@ -41,6 +41,31 @@ public sealed class LlamaEmbeddingGeneratorTests
     }
 
     [Test]
+    public async Task DisposingDuringALongCall_StopsIt_AndFailsItAsDisposed()
+    {
+        string[] inputs = [.. Enumerable.Range(0, 300).Select(i => $"Sentence {i}: " + string.Concat(Enumerable.Repeat("the llama crosses the plateau ", 12)))];
+        var timer = System.Diagnostics.Stopwatch.StartNew();
+        using (var reference = new LlamaEmbeddingGenerator(_model, new LlamaEmbeddingOptions { ThreadCount = 2, MaxSequencesPerBatch = 1 }))
+        {
+            await reference.GenerateAsync(inputs);
+        }
+
+        TimeSpan full = timer.Elapsed;
+        var generator = new LlamaEmbeddingGenerator(_model, new LlamaEmbeddingOptions { ThreadCount = 2, MaxSequencesPerBatch = 1 });
+        await generator.GenerateAsync(["warm up"]);
+        Task<GeneratedEmbeddings<Embedding<float>>> running = generator.GenerateAsync(inputs);
+        await Task.Delay(full / 4);
+
+        timer.Restart();
+        await Task.Run(generator.Dispose);
+        TimeSpan disposing = timer.Elapsed;
+
+        Assert.That(async () => await running, Throws.InstanceOf<ObjectDisposedException>());
+        TestContext.Out.WriteLine($"a full call took {full.TotalMilliseconds:F0} ms; Dispose returned after {disposing.TotalMilliseconds:F0} ms");
+        Assert.That(disposing, Is.LessThan(full / 2), "Dispose stopped the call instead of waiting for it");
+    }
+
+    [Test]
     public async Task TheSameText_GivesTheSameVector()
     {
         using var generator = new LlamaEmbeddingGenerator(_model, new LlamaEmbeddingOptions { ThreadCount = 2 });
