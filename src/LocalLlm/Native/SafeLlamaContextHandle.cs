@@ -97,19 +97,6 @@ internal sealed partial class SafeLlamaContextHandle : SafeHandle
         return NativeMethods.llama_encode(this, batch.Native);
     }
 
-    /// <summary>
-    /// Decodes tokens that follow what sequence 0 holds, with logits for the last one only; returns llama.cpp's
-    /// status as <see cref="Decode(NativeBatch)"/> does.
-    /// </summary>
-    public unsafe int Decode(ReadOnlySpan<int> tokens)
-    {
-        using NativeLog.AbortScope scope = NativeLog.WhileDecoding(_abort);
-        fixed (int* pointer = tokens)
-        {
-            return NativeMethods.llama_decode(this, NativeMethods.llama_batch_get_one(pointer, tokens.Length));
-        }
-    }
-
     /// <summary>Gets the logits the last decode computed for a batch row (-1 for the last row).</summary>
     /// <remarks>The span points into the context's memory: valid until the next decode.</remarks>
     public unsafe ReadOnlySpan<float> GetLogits(int row, int vocabularySize)
