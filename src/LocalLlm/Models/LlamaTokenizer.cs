@@ -11,6 +11,7 @@ public sealed class LlamaTokenizer
     private const int NoToken = -1;
     private readonly LlamaModel _model;
     private readonly NativeVocabulary _vocab;
+    private TokenPieces? _pieces;
 
     internal LlamaTokenizer(LlamaModel model)
     {
@@ -207,6 +208,22 @@ public sealed class LlamaTokenizer
     }
 
     internal NativeVocabulary Vocabulary => _vocab;
+
+    /// <summary>Every token's bytes, read on first use (a grammar checks the candidates' bytes).</summary>
+    internal TokenPieces Pieces
+    {
+        get
+        {
+            if (Volatile.Read(ref _pieces) is { } pieces)
+            {
+                return pieces;
+            }
+
+            using HandleLease lease = _model.Lease();
+            Interlocked.CompareExchange(ref _pieces, new TokenPieces(_vocab), null);
+            return _pieces;
+        }
+    }
 
     /// <summary>Throws naming the first id outside the vocabulary: llama.cpp would reject (or crash on) it.</summary>
     internal void ThrowIfOutsideVocabulary(ReadOnlySpan<int> tokens, string parameterName)

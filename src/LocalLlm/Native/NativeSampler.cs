@@ -18,6 +18,8 @@ internal sealed unsafe class NativeSampler : IDisposable
     private readonly SafeLlamaSamplerHandle? _reasoningBudget;
     private readonly bool _grammarLazy;
     private readonly int _vocabularySize;
+    private readonly TokenPieces? _pieces;
+    private Utf8Progress _utf8;
     private llama_token_data[]? _candidates; // rented: 12 bytes per vocabulary token, per request with a grammar
 
     /// <param name="chain">The sampler chain; owned from here on.</param>
@@ -25,8 +27,15 @@ internal sealed unsafe class NativeSampler : IDisposable
     /// <param name="vocabularySize">The model's vocabulary size (the number of logits per row).</param>
     /// <param name="reasoningBudget">llama.cpp's reasoning budget sampler, or null; owned from here on.</param>
     /// <param name="grammarLazy">The grammar wakes at a trigger, and sleeps while the reasoning budget counts (as in llama.cpp).</param>
-    public NativeSampler(SafeLlamaSamplerHandle chain, SafeLlamaSamplerHandle? grammar, int vocabularySize, SafeLlamaSamplerHandle? reasoningBudget = null, bool grammarLazy = false)
+    /// <param name="pieces">Every token's bytes; required with a grammar.</param>
+    public NativeSampler(SafeLlamaSamplerHandle chain, SafeLlamaSamplerHandle? grammar, int vocabularySize, SafeLlamaSamplerHandle? reasoningBudget = null, bool grammarLazy = false, TokenPieces? pieces = null)
     {
+        if (grammar is not null && pieces is null)
+        {
+            throw new ArgumentNullException(nameof(pieces), "A grammar needs the tokens' bytes.");
+        }
+
+        _pieces = pieces;
         _chain = chain;
         _grammar = grammar;
         _vocabularySize = vocabularySize;
@@ -54,15 +63,15 @@ internal sealed unsafe class NativeSampler : IDisposable
         bool grammarApplies = GrammarApplies();
         if (grammarApplies)
         {
-            if (!GrammarAllows(token))
+            if (!GrammarAllows(token) || !ContinuesUtf8(token))
             {
                 token = Select(logits, grammarFirst: true);
 
                 // Accepting a token the grammar rejects makes llama.cpp throw or abort inside native code.
-                if (!GrammarAllows(token))
+                if (!GrammarAllows(token) || !ContinuesUtf8(token))
                 {
                     throw new LlamaException(
-                        "No token the grammar permits can be sampled: every one of them was ruled out (for example by a logit bias of negative infinity on the end-of-generation tokens once the grammar is complete).");
+                        "No token the grammar permits can be sampled: every one of them was ruled out, by a logit bias of negative infinity (on the end-of-generation tokens once the grammar is complete, for example) or because the grammar admits only bytes that are not well-formed UTF-8 (a class such as [^\\x00-\\U0010FFFF] that no character matches).");
                 }
             }
         }
@@ -92,6 +101,12 @@ internal sealed unsafe class NativeSampler : IDisposable
             {
                 NativeMethods.llama_sampler_accept(_grammar!, token);
             }
+        }
+
+        if (_pieces is not null)
+        {
+            // Text before a lazy grammar's trigger is not checked; bytes that are no UTF-8 there restart the count.
+            _utf8 = _utf8.TryAdvance(_pieces[token], out Utf8Progress next) ? next : Utf8Progress.Start;
         }
 
         NativeMethods.llama_sampler_accept(_chain, token);
@@ -128,6 +143,15 @@ internal sealed unsafe class NativeSampler : IDisposable
 
             if (grammarFirst)
             {
+                // The cheap byte check first: the grammar's costs a parse per remaining candidate.
+                for (int id = 0; id < logits.Length; id++)
+                {
+                    if (!ContinuesUtf8(id))
+                    {
+                        data[id].logit = float.NegativeInfinity;
+                    }
+                }
+
                 NativeMethods.llama_sampler_apply(_grammar!, &candidates);
             }
 
@@ -157,6 +181,8 @@ internal sealed unsafe class NativeSampler : IDisposable
         ReasoningBudgetState state = NativeChatLayer.GetReasoningBudgetState(_reasoningBudget);
         return state is ReasoningBudgetState.Idle or ReasoningBudgetState.Done;
     }
+
+    private bool ContinuesUtf8(int token) => _utf8.TryAdvance(_pieces![token], out _);
 
     private bool GrammarAllows(int token)
     {

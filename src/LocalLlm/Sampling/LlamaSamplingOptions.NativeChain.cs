@@ -69,7 +69,7 @@ public sealed partial record LlamaSamplingOptions
                 reasoningBudget = ChatGrammarSampler.CreateReasoningBudget(tokenizer, chat, prefill);
             }
 
-            return new NativeSampler(chain, grammar, tokenizer.VocabularySize, reasoningBudget, chat?.GrammarLazy == true);
+            return new NativeSampler(chain, grammar, tokenizer.VocabularySize, reasoningBudget, chat?.GrammarLazy == true, grammar is null ? null : tokenizer.Pieces);
         }
         catch
         {

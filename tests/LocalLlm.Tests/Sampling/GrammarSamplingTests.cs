@@ -90,6 +90,42 @@ public sealed partial class GrammarSamplingTests : VocabularyModelFixture
     }
 
     [Test]
+    public void AGrammarThatNoCharacterSatisfies_FailsNamingWhy_InsteadOfEmittingBytesThatAreNoText()
+    {
+        // llama.cpp's grammar reads 0xF8-0xFF as lead bytes of "characters" above U+10FFFF, which this class matches.
+        using NativeSampler sampler = LlamaSampling.Create(LlamaSamplingOptions.Greedy).Grammar(@"root ::= [^\x00-\U0010FFFF]").Build().CreateNativeSampler(Model.Tokenizer);
+
+        var ex = Assert.Throws<LlamaException>(() => sampler.SampleAndAccept(SamplerChainProbe.RandomLogits(Model.Tokenizer.VocabularySize, seed: 1)));
+
+        Assert.That(ex!.Message, Does.Contain("not well-formed UTF-8"));
+    }
+
+    [Test]
+    public void UnderANegatedClass_TheTokensThatWouldBreakUtf8_ArePassedOver()
+    {
+        using NativeSampler sampler = LlamaSampling.Create(LlamaSamplingOptions.Greedy).Grammar("root ::= [^\"]+").Build().CreateNativeSampler(Model.Tokenizer);
+        int[] noText = Enumerable.Range(0, Model.Tokenizer.VocabularySize).Where(t => Model.Tokenizer.GetTokenBytes(t) is [0xFF]).ToArray();
+        int lead = Enumerable.Range(0, Model.Tokenizer.VocabularySize).First(t => Model.Tokenizer.GetTokenBytes(t) is [0xF0]);
+        int letter = Model.Tokenizer.Tokenize("hello", addSpecial: false).Single();
+        List<byte> text = [];
+
+        // Step 1: a token of byte 0xFF (never UTF-8) scores highest. Step 2: a four-byte lead; step 3: a letter scores
+        // highest although the character begun at step 2 needs a continuation byte.
+        Assert.That(noText, Is.Not.Empty, "byte-level BPE has a token for every byte");
+        float[] first = SamplerChainProbe.Logits(Model.Tokenizer.VocabularySize, 0f, (noText[0], 100f), (letter, 50f));
+        float[] second = SamplerChainProbe.Logits(Model.Tokenizer.VocabularySize, 0f, (lead, 100f));
+        float[] third = SamplerChainProbe.Logits(Model.Tokenizer.VocabularySize, 0f, (letter, 100f));
+        foreach (float[] logits in new[] { first, second, third })
+        {
+            text.AddRange(Model.Tokenizer.GetTokenBytes(sampler.SampleAndAccept(logits)));
+        }
+
+        Assert.That(text.Take(5).ToArray(), Is.EqualTo("hello"u8.ToArray()), "the 0xFF token was passed over for the next best");
+        Assert.That(text[5], Is.EqualTo(0xF0));
+        Assert.That(text[6], Is.InRange(0x90, 0xBF), "after a four-byte lead, only a token that continues the character");
+    }
+
+    [Test]
     public void CheckingOnlyTheChosenToken_PicksWhatFilteringEveryCandidateFirstWould_ForGreedy()
     {
         using NativeSampler sampler = LlamaSampling.Create(LlamaSamplingOptions.Greedy).Grammar(IntegerList).Build().CreateNativeSampler(Model.Tokenizer);

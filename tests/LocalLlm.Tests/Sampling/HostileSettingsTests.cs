@@ -41,6 +41,17 @@ public sealed class HostileSettingsTests : TinyModelFixture
     }
 
     [Test]
+    public void AGrammarThatNoCharacterSatisfies_FailsTheGeneration_InsteadOfFinishingWithBrokenText()
+    {
+        using LlamaSession session = CreateSession(contextSize: 256);
+        LlamaSamplingOptions sampling = LlamaSampling.Create(LlamaSamplingOptions.Greedy).Grammar(@"root ::= [^\x00-\U0010FFFF]").Build();
+
+        var ex = Assert.ThrowsAsync<LlamaException>(() => session.CompleteAsync("The llama", new LlamaGenerationOptions { MaxTokens = 8, Sampling = sampling }));
+
+        Assert.That(ex!.Message, Does.Contain("not well-formed UTF-8"));
+    }
+
+    [Test]
     public async Task APenaltyWindowOfABillionTokens_IsBoundedByTheContext()
     {
         using LlamaSession session = CreateSession(contextSize: 256);
