@@ -5,22 +5,10 @@ using LocalLlm.FuzzTarget;
 using LocalLlm.Gguf;
 using LocalLlm.ModelGenerator;
 
-// Child mode: load one file and generate a few tokens. Exit 0 when it ran, 3 when LocalLlm refused it with an
-// exception (a clean refusal); anything else (a signal, a hang) is what the fuzzer looks for.
-if (args is ["--run", string path])
+// Child mode: one hostile input (a file, a grammar, a call), whose exit code the parent reads.
+if (args is not [] && args[0] != "--fuzz")
 {
-    try
-    {
-        using LlamaModel model = await LlamaModel.LoadAsync(path);
-        using var session = new LlamaSession(model, new LlamaContextOptions { ContextSize = 256, ThreadCount = 1 });
-        await session.CompleteAsync("Hello, llama", new LlamaGenerationOptions { MaxTokens = 4, Sampling = LlamaSamplingOptions.Greedy });
-        return 0;
-    }
-    catch (Exception ex) when (ex is LlamaException or GgufFormatException or ArgumentException or NotSupportedException or InvalidOperationException or IOException or KeyNotFoundException or InvalidCastException)
-    {
-        Console.Error.WriteLine($"{ex.GetType().Name}: {ex.Message}");
-        return 3;
-    }
+    return await Probe.RunAsync(args);
 }
 
 int cases = int.Parse(Option("--cases", "100"), CultureInfo.InvariantCulture);
@@ -39,7 +27,8 @@ try
         string file = Path.Combine(directory, $"case-{seed}-{i}.gguf");
         string mutation = fuzzer.Write(new Random(HashCode.Combine(seed, i)), file);
         (string outcome, string detail) = RunChild(file, limit);
-        outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
+        string tally = outcome == "refused" ? $"refused with {detail[..Math.Max(detail.IndexOf(':', StringComparison.Ordinal), 0)]}" : outcome;
+        outcomes[tally] = outcomes.GetValueOrDefault(tally) + 1;
         if (outcome is not ("ran" or "refused"))
         {
             failures.Add($"case {i} ({mutation}): {outcome} {detail}");
@@ -54,7 +43,12 @@ finally
     Directory.Delete(directory, recursive: true);
 }
 
-Console.WriteLine($"{cases} cases (seed {seed}) in {stopwatch.Elapsed.TotalSeconds:F0} s: {string.Join(", ", outcomes.OrderBy(o => o.Key).Select(o => $"{o.Value} {o.Key}"))}");
+Console.WriteLine($"{cases} cases (seed {seed}) in {stopwatch.Elapsed.TotalSeconds:F0} s: {failures.Count} crashed, hung or threw an unexpected exception");
+foreach ((string outcome, int count) in outcomes.OrderByDescending(o => o.Value).ThenBy(o => o.Key))
+{
+    Console.WriteLine($"  {count,6} {outcome}");
+}
+
 failures.ForEach(Console.WriteLine);
 return failures.Count == 0 ? 0 : 1;
 
@@ -78,8 +72,9 @@ string Option(string name, string fallback) => Array.IndexOf(args, name) is int 
     string lastLine = error.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? string.Empty;
     return child.ExitCode switch
     {
-        0 => ("ran", string.Empty),
-        3 => ("refused", lastLine),
+        Probe.Ran => ("ran", string.Empty),
+        Probe.Refused => ("refused", lastLine),
+        Probe.UnexpectedException => ("threw an unexpected exception", lastLine),
         _ => ($"crashed (exit {child.ExitCode})", lastLine),
     };
 }

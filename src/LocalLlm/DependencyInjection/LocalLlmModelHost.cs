@@ -41,7 +41,7 @@ internal sealed class LocalLlmModelHost : IDisposable
             if (_model is null)
             {
                 LlamaBackend.Initialize(_options.ToBackendOptions(_loggerFactory));
-                LlamaModel model = await LlamaModel.LoadAsync(_options.ModelPath, _options.ToModelOptions(), cancellationToken: cancellationToken).ConfigureAwait(false);
+                LlamaModel model = await LlamaModel.LoadAsync(_options.ModelPath, _options.ToModelOptions(_loggerFactory), cancellationToken: cancellationToken).ConfigureAwait(false);
                 Volatile.Write(ref _model, model);
             }
 
@@ -68,7 +68,7 @@ internal sealed class LocalLlmModelHost : IDisposable
             if (_model is null)
             {
                 LlamaBackend.Initialize(_options.ToBackendOptions(_loggerFactory));
-                Volatile.Write(ref _model, LlamaModel.Load(_options.ModelPath, _options.ToModelOptions()));
+                Volatile.Write(ref _model, LlamaModel.Load(_options.ModelPath, _options.ToModelOptions(_loggerFactory)));
             }
 
             return _model!;

@@ -75,7 +75,7 @@ public sealed class LocalLlmOptions
     internal LlamaBackendOptions ToBackendOptions(Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory) =>
         new() { LoggerFactory = loggerFactory, NativeLibraryDirectory = NativeLibraryDirectory };
 
-    internal LlamaModelOptions ToModelOptions() => new() { GpuLayerCount = GpuLayerCount, UseMemoryMap = UseMemoryMap };
+    internal LlamaModelOptions ToModelOptions(Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory) => new() { GpuLayerCount = GpuLayerCount, UseMemoryMap = UseMemoryMap, LoggerFactory = loggerFactory };
 
     internal LlamaEmbeddingOptions ToEmbeddingOptions() => new() { ContextSize = ContextSize, ThreadCount = ThreadCount, ModelId = ModelId };
 

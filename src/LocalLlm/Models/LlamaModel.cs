@@ -1,4 +1,5 @@
 using LocalLlm.Native;
+using Microsoft.Extensions.Logging;
 
 namespace LocalLlm;
 
@@ -12,6 +13,7 @@ namespace LocalLlm;
 /// </remarks>
 public sealed class LlamaModel : IDisposable
 {
+    private const string LoggerCategory = "LocalLlm.LlamaModel";
     private readonly SafeLlamaModelHandle _handle;
     private bool _disposed;
 
@@ -72,8 +74,8 @@ public sealed class LlamaModel : IDisposable
         options.Validate();
         cancellationToken.ThrowIfCancellationRequested();
 
-        string fullPath = ModelFileCheck.Validate(path);
         NativeLibraryLoader.EnsureInitialized();
+        string fullPath = ModelFileCheck.Validate(path, LoadLogger(options));
 
         // llama_model_load_from_file blocks for as long as the weights take to read: it gets a thread of its own.
         return Task.Factory.StartNew(
@@ -87,10 +89,13 @@ public sealed class LlamaModel : IDisposable
     internal static LlamaModel Load(string path, LlamaModelOptions options)
     {
         options.Validate();
-        string fullPath = ModelFileCheck.Validate(path);
         NativeLibraryLoader.EnsureInitialized();
+        string fullPath = ModelFileCheck.Validate(path, LoadLogger(options));
         return Load(fullPath, options, progress: null, CancellationToken.None);
     }
+
+    private static ILogger LoadLogger(LlamaModelOptions options) =>
+        options.LoggerFactory?.CreateLogger(LoggerCategory) ?? NativeLog.CreateLogger(LoggerCategory);
 
     /// <summary>Frees the model's native memory once no context uses it any more. Idempotent.</summary>
     public void Dispose()

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace LocalLlm;
 
 /// <summary>How <see cref="LlamaModel.LoadAsync"/> loads a model.</summary>
@@ -26,6 +28,13 @@ public sealed class LlamaModelOptions
 
     /// <summary>Gets or sets a value indicating whether tensor data is validated while loading (slower). Default: false.</summary>
     public bool ValidateTensors { get; set; }
+
+    /// <summary>
+    /// Gets or sets where the load's warnings go: values in the file that llama.cpp accepts but that look wrong (a
+    /// trained context length of 0, a special token id outside the vocabulary, token scores that are not numbers),
+    /// under the category <c>LocalLlm.LlamaModel</c>. Default: null, the logger factory given to the backend.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
 
     /// <summary>Checks that every value is in range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range; the message names the setting and value.</exception>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using LocalLlm.Gguf;
+using Microsoft.Extensions.Logging;
 
 namespace LocalLlm;
 
@@ -69,7 +70,8 @@ internal static partial class ModelFileCheck
         var ids = new Dictionary<string, int>(tokens.Length, StringComparer.Ordinal);
         for (int id = 0; id < tokens.Length; id++)
         {
-            if (!ids.TryAdd(tokens[id], id))
+            // llama.cpp renames an empty token to a distinct "[EMPTY_<id>]" itself.
+            if (tokens[id].Length > 0 && !ids.TryAdd(tokens[id], id))
             {
                 throw Rejected(fullPath, LlamaModelLoadFailure.DuplicateToken,
                     $"tokenizer.ggml.tokens holds '{tokens[id]}' twice (ids {ids[tokens[id]]} and {id}); every token must be a distinct string");
@@ -99,6 +101,39 @@ internal static partial class ModelFileCheck
             }
         }
     }
+
+    // Values llama.cpp loads without complaint (or with a warning on its own log channel only) but that say the file
+    // is damaged or mislabelled: loading goes on, and the warning names the key.
+    private static void WarnAboutNonsense(string fullPath, GgufFile gguf, ILogger logger)
+    {
+        if (gguf.Architecture is { } architecture && Number(gguf, $"{architecture}.context_length") is 0)
+        {
+            LogSuspiciousValue(logger, fullPath, $"{architecture}.context_length", "is 0: the model declares no trained context length, so a context without a ContextSize gets LocalLlm's default size");
+        }
+
+        int tokenCount = gguf.TryGetValue("tokenizer.ggml.tokens", out GgufMetadataEntry? tokens) && tokens.Value is string[] list ? list.Length : 0;
+        foreach (GgufMetadataEntry entry in gguf.Metadata)
+        {
+            if (entry.Key.StartsWith("tokenizer.ggml.", StringComparison.Ordinal) && entry.Key.EndsWith("_token_id", StringComparison.Ordinal)
+                && Number(gguf, entry.Key) is { } id && tokenCount > 0 && (id < 0 || id >= tokenCount))
+            {
+                LogSuspiciousValue(logger, fullPath, entry.Key, $"is {id.ToString(CultureInfo.InvariantCulture)}, outside the vocabulary of {tokenCount} tokens: llama.cpp ignores it and uses its default for that token");
+            }
+        }
+
+        if (gguf.TryGetValue("tokenizer.ggml.scores", out GgufMetadataEntry? scoresEntry) && scoresEntry.Value is float[] scores)
+        {
+            int first = Array.FindIndex(scores, score => !float.IsFinite(score));
+            if (first >= 0)
+            {
+                int count = scores.Count(score => !float.IsFinite(score));
+                LogSuspiciousValue(logger, fullPath, "tokenizer.ggml.scores", $"holds {count} values that are not finite numbers (the first for token {first}): tokenization that compares scores will not match the model's training");
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Model '{ModelPath}': {MetadataKey} {Problem}.")]
+    private static partial void LogSuspiciousValue(ILogger logger, string modelPath, string metadataKey, string problem);
 
     /// <summary>A numeric metadata value as a double, or null when the key is absent or not a number.</summary>
     private static double? Number(GgufFile gguf, string key) =>

@@ -1,13 +1,17 @@
 using System.Text.RegularExpressions;
 using LocalLlm.Gguf;
+using Microsoft.Extensions.Logging;
 
 namespace LocalLlm;
 
 /// <summary>Turns a bad model path into an exception that names the path and the problem, before and after llama.cpp sees it.</summary>
 internal static partial class ModelFileCheck
 {
-    /// <summary>Returns the full path of a file that exists and is a well-formed GGUF, or throws.</summary>
-    public static string Validate(string path)
+    /// <summary>
+    /// Returns the full path of a file that exists and is a well-formed GGUF, or throws; logs to
+    /// <paramref name="logger"/> the values llama.cpp accepts but that look wrong.
+    /// </summary>
+    public static string Validate(string path, ILogger logger)
     {
         string fullPath = Path.GetFullPath(path);
         if (Directory.Exists(fullPath))
@@ -23,7 +27,9 @@ internal static partial class ModelFileCheck
 
         // Reading the header, metadata and tensor table rejects empty, foreign, truncated and future-version
         // files with a precise reason, before llama.cpp maps the file.
-        CheckMeaning(fullPath, GgufFile.Read(fullPath));
+        GgufFile gguf = GgufFile.Read(fullPath);
+        CheckMeaning(fullPath, gguf);
+        WarnAboutNonsense(fullPath, gguf, logger);
         return fullPath;
     }
 

@@ -15,6 +15,7 @@ internal static unsafe partial class NativeLog
     internal const string CategoryName = "LocalLlm.LlamaCpp";
 
     private static ILogger s_logger = NullLogger.Instance;
+    private static ILoggerFactory? s_loggerFactory;
 
     [ThreadStatic]
     private static StringBuilder? t_pending;
@@ -41,9 +42,13 @@ internal static unsafe partial class NativeLog
     {
         if (loggerFactory is not null && ReferenceEquals(s_logger, NullLogger.Instance))
         {
+            s_loggerFactory = loggerFactory;
             s_logger = loggerFactory.CreateLogger(CategoryName);
         }
     }
+
+    /// <summary>A logger from the factory the backend was initialised with (silent when there was none).</summary>
+    public static ILogger CreateLogger(string categoryName) => s_loggerFactory?.CreateLogger(categoryName) ?? NullLogger.Instance;
 
     /// <summary>
     /// Collects the warning and error lines llama.cpp logs on the calling thread until the scope is disposed,

@@ -6,7 +6,8 @@ namespace LocalLlm.Tests.Models;
 
 /// <summary>
 /// Well-formed GGUF files whose values llama.cpp asserts on (ending the process) are refused before llama.cpp sees
-/// them, each with its own failure naming the key. Each file is a working model or vocabulary with one value changed.
+/// them, each with its own failure naming the key. Each file is a working model or vocabulary with one value changed,
+/// loaded and run (a model) or tokenized (a vocabulary) in a child process, where a regressed check ends the child.
 /// </summary>
 public sealed class ModelMeaningCheckTests
 {
@@ -46,7 +47,17 @@ public sealed class ModelMeaningCheckTests
     {
         string path = Rewrite(TestEnvironment.VocabularyPath("llama-spm"), w => EditTokens(w, tokens => tokens[1000] = tokens[999]));
 
-        Refused(path, LlamaModelLoadFailure.DuplicateToken, "ids 999 and 1000");
+        RefusedVocabulary(path, LlamaModelLoadFailure.DuplicateToken, "ids 999 and 1000");
+    }
+
+    [Test]
+    public async Task TwoEmptyTokens_AreNotDuplicates_AsLlamaCppRenamesEachOne()
+    {
+        string path = Rewrite(TestEnvironment.VocabularyPath("llama-spm"), w => EditTokens(w, tokens => tokens[1000] = tokens[1001] = string.Empty));
+
+        using LlamaModel model = await LlamaModel.LoadAsync(path, new LlamaModelOptions { VocabularyOnly = true });
+
+        Assert.That(model.Tokenizer.GetTokenText(1001), Is.EqualTo("[EMPTY_1001]"));
     }
 
     [TestCase("<0x0A>")]
@@ -55,28 +66,75 @@ public sealed class ModelMeaningCheckTests
     {
         string path = Rewrite(TestEnvironment.VocabularyPath("llama-spm"), w => EditTokens(w, tokens => tokens[Array.IndexOf(tokens, byteToken)] = byteToken + "x"));
 
-        Refused(path, LlamaModelLoadFailure.MissingByteTokens, byteToken);
+        RefusedVocabulary(path, LlamaModelLoadFailure.MissingByteTokens, byteToken);
     }
 
     [Test]
     public void ABytePairVocabularyLabelledSentencePiece_IsRefused() =>
-        Refused(Rewrite(TestEnvironment.VocabularyPath("gpt-2"), w => w.SetMetadata("tokenizer.ggml.model", "llama")), LlamaModelLoadFailure.MissingByteTokens, "<0x00>");
+        RefusedVocabulary(Rewrite(TestEnvironment.VocabularyPath("gpt-2"), w => w.SetMetadata("tokenizer.ggml.model", "llama")), LlamaModelLoadFailure.MissingByteTokens, "<0x00>");
 
     [Test]
     public void ASentencePieceVocabularyLabelledWordPiece_IsRefused() =>
-        Refused(Rewrite(TestEnvironment.VocabularyPath("llama-spm"), w => w.SetMetadata("tokenizer.ggml.model", "bert")), LlamaModelLoadFailure.TokenizerMismatch, "byte token");
+        RefusedVocabulary(Rewrite(TestEnvironment.VocabularyPath("llama-spm"), w => w.SetMetadata("tokenizer.ggml.model", "bert")), LlamaModelLoadFailure.TokenizerMismatch, "byte token");
 
     [TestCase("none")]
     [TestCase("no_vocab")]
-    public async Task AModelWithoutAVocabulary_LoadsButRefusesToTokenizeOrGenerate(string tokenizerModel)
+    public void AModelWithoutAVocabulary_LoadsButRefusesToTokenizeOrGenerate(string tokenizerModel)
     {
-        using LlamaModel model = await LlamaModel.LoadAsync(Rewrite(Tiny, w => w.SetMetadata("tokenizer.ggml.model", tokenizerModel)));
+        string path = Rewrite(Tiny, w => w.SetMetadata("tokenizer.ggml.model", tokenizerModel));
 
-        var tokenize = Assert.Throws<NotSupportedException>(() => model.Tokenizer.Tokenize("hello"));
-        var generate = Assert.Throws<NotSupportedException>(() => new LlamaSession(model, new LlamaContextOptions { ContextSize = 256, ThreadCount = 2 }));
+        string tokenize = ChildProbe.AssertRefused<NotSupportedException>("--run-vocabulary", path);
+        string generate = ChildProbe.AssertRefused<NotSupportedException>("--run", path);
 
-        Assert.That(tokenize!.Message, Does.Contain("no vocabulary"));
-        Assert.That(generate!.Message, Does.Contain("no vocabulary"));
+        Assert.That(tokenize, Does.Contain("no vocabulary").And.Contain("tokenize"));
+        Assert.That(generate, Does.Contain("no vocabulary").And.Contain("session"));
+    }
+
+    [TestCase("llama.context_length", "is 0")]
+    [TestCase("tokenizer.ggml.bos_token_id", "outside the vocabulary")]
+    [TestCase("tokenizer.ggml.scores", "not finite numbers (the first for token 3)")]
+    public async Task NonsenseThatLlamaCppAccepts_LoadsWithAWarningNamingTheKey(string key, string problem)
+    {
+        string path = Rewrite(Tiny, w =>
+        {
+            switch (key)
+            {
+                case "llama.context_length":
+                    w.SetMetadata(key, 0u);
+                    break;
+                case "tokenizer.ggml.bos_token_id":
+                    w.SetMetadata(key, 1_000_000u);
+                    break;
+                default:
+                    // The tiny model's BPE vocabulary has no scores; llama.cpp reads them for any vocabulary.
+                    float[] scores = new float[w.Metadata.First(e => e.Key == "tokenizer.ggml.tokens").GetValue<string[]>().Length];
+                    scores[3] = scores[7] = float.NaN;
+                    w.SetMetadata(key, scores);
+                    break;
+            }
+        });
+        using var logs = new RecordingLoggerProvider();
+        using var loggerFactory = new Microsoft.Extensions.Logging.LoggerFactory([logs]);
+
+        using LlamaModel model = await LlamaModel.LoadAsync(path, new LlamaModelOptions { LoggerFactory = loggerFactory });
+        using var session = new LlamaSession(model, new LlamaContextOptions { ContextSize = 256, ThreadCount = 1 });
+        LlamaCompletion completion = await session.CompleteAsync("Hello", new LlamaGenerationOptions { MaxTokens = 2, Sampling = LlamaSamplingOptions.Greedy });
+
+        RecordingLoggerProvider.LogRecord warning = logs.Records.Single(r => r.Category == "LocalLlm.LlamaModel");
+        Assert.That(warning.Level, Is.EqualTo(Microsoft.Extensions.Logging.LogLevel.Warning));
+        Assert.That(warning.Message, Does.Contain(key).And.Contain(problem).And.Contain(path));
+        Assert.That(completion.TokenIds, Has.Count.EqualTo(2));
+    }
+
+    [Test]
+    public async Task AnUnchangedModel_LoadsWithoutWarnings()
+    {
+        using var logs = new RecordingLoggerProvider();
+        using var loggerFactory = new Microsoft.Extensions.Logging.LoggerFactory([logs]);
+
+        using LlamaModel model = await LlamaModel.LoadAsync(Tiny, new LlamaModelOptions { LoggerFactory = loggerFactory });
+
+        Assert.That(logs.Records.Where(r => r.Category == "LocalLlm.LlamaModel"), Is.Empty);
     }
 
     [Test]
@@ -89,14 +147,11 @@ public sealed class ModelMeaningCheckTests
         Assert.That(vocabulary.Tokenizer.VocabularyType, Is.EqualTo(LlamaVocabularyType.SentencePiece));
     }
 
-    private static void Refused(string path, LlamaModelLoadFailure failure, string named)
-    {
-        // A vocabulary-only load is enough: the check runs before llama.cpp opens the file either way.
-        var ex = Assert.ThrowsAsync<LlamaModelLoadException>(() => LlamaModel.LoadAsync(path, new LlamaModelOptions { VocabularyOnly = true }));
+    private static void Refused(string path, LlamaModelLoadFailure failure, string named) =>
+        Assert.That(ChildProbe.AssertRefused<LlamaModelLoadException>("--run", path), Does.StartWith($"LlamaModelLoadException[{failure}]").And.Contain(named).And.Contain(path));
 
-        Assert.That(ex!.Failure, Is.EqualTo(failure), ex.Message);
-        Assert.That(ex.Message, Does.Contain(named).And.Contain(path));
-    }
+    private static void RefusedVocabulary(string path, LlamaModelLoadFailure failure, string named) =>
+        Assert.That(ChildProbe.AssertRefused<LlamaModelLoadException>("--run-vocabulary", path), Does.StartWith($"LlamaModelLoadException[{failure}]").And.Contain(named).And.Contain(path));
 
     private static void EditTokens(GgufWriter writer, Action<string[]> edit)
     {

@@ -52,6 +52,16 @@ public sealed class HostileSettingsTests : TinyModelFixture
     }
 
     [Test]
+    public void AGrammarNestedFiftyThousandDeep_IsRefusedInAChildProcess_WhereLlamaCppOverflowedItsStack()
+    {
+        string grammar = "root ::= " + new string('(', 50_000) + "\"a\"" + new string(')', 50_000);
+
+        string refusal = ChildProbe.AssertRefused<ArgumentException>("--run", GeneratedModels.Ensure(ModelShape.Tiny), "--grammar", grammar);
+
+        Assert.That(refusal, Does.Contain("more than 1000 deep"));
+    }
+
+    [Test]
     public async Task APenaltyWindowOfABillionTokens_IsBoundedByTheContext()
     {
         using LlamaSession session = CreateSession(contextSize: 256);
@@ -82,9 +92,10 @@ public sealed class HostileSettingsTests : TinyModelFixture
         string copy = Path.Combine(TestEnvironment.CreateTempDirectory(), "tiny.gguf");
         File.Copy(GeneratedModels.Ensure(ModelShape.Tiny), copy);
 
-        var ex = Assert.Throws<ArgumentException>(() => LlamaQuantizer.Quantize(copy, copy, LlamaQuantizationType.Q8_0));
+        // In a child process: before the check, llama.cpp's writes into its own mapped input ended it with SIGBUS.
+        string refusal = ChildProbe.AssertRefused<ArgumentException>("--quantize-onto-itself", copy);
 
-        Assert.That(ex!.ParamName, Is.EqualTo("outputPath"));
+        Assert.That(refusal, Does.Contain("outputPath"));
         Assert.That(GgufFile(copy), Is.True, "the input is untouched");
     }
 

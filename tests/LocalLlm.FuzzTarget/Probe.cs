@@ -1,0 +1,71 @@
+using LocalLlm.Gguf;
+
+namespace LocalLlm.FuzzTarget;
+
+/// <summary>
+/// One hostile input, run in this (child) process: the exit code says whether LocalLlm ran it (0), refused it with an
+/// exception (3, the exception's type, failure and message on the last line of stderr), or the process died.
+/// </summary>
+internal static class Probe
+{
+    public const int Ran = 0;
+    public const int Refused = 3;
+    public const int Usage = 2;
+    public const int UnexpectedException = 4;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        try
+        {
+            switch (args)
+            {
+                case ["--run", string path]:
+                    return await GenerateAsync(path, sampling: null);
+                case ["--run", string path, "--grammar", string grammar]:
+                    return await GenerateAsync(path, LlamaSampling.Create(LlamaSamplingOptions.Greedy).Grammar(grammar).Build());
+                case ["--run-vocabulary", string path]:
+                    return await TokenizeAndGenerateAsync(path, scheduler: false);
+                case ["--run-vocabulary", string path, "--scheduler"]:
+                    return await TokenizeAndGenerateAsync(path, scheduler: true);
+                case ["--quantize-onto-itself", string path]:
+                    LlamaQuantizer.Quantize(path, path, LlamaQuantizationType.Q8_0);
+                    return Ran;
+                default:
+                    Console.Error.WriteLine($"unknown probe: {string.Join(' ', args)}");
+                    return Usage;
+            }
+        }
+        catch (Exception ex) when (ex is LlamaException or GgufFormatException or ArgumentException or NotSupportedException or InvalidOperationException or IOException)
+        {
+            string failure = ex is LlamaModelLoadException load ? $"[{load.Failure}]" : string.Empty;
+            Console.Error.WriteLine($"{ex.GetType().Name}{failure}: {ex.Message.ReplaceLineEndings(" ")}");
+            return Refused;
+        }
+        catch (Exception ex)
+        {
+            // An exception of a kind no caller would expect from bad input (NullReference, IndexOutOfRange, ...).
+            Console.Error.WriteLine($"{ex.GetType().Name}: {ex.ToString().ReplaceLineEndings(" ")}");
+            return UnexpectedException;
+        }
+    }
+
+    private static async Task<int> GenerateAsync(string path, LlamaSamplingOptions? sampling)
+    {
+        using LlamaModel model = await LlamaModel.LoadAsync(path);
+        using var session = new LlamaSession(model, new LlamaContextOptions { ContextSize = 256, ThreadCount = 1 });
+        await session.CompleteAsync("Hello, llama", new LlamaGenerationOptions { MaxTokens = 4, Sampling = sampling ?? LlamaSamplingOptions.Greedy });
+        return Ran;
+    }
+
+    // Tokenizing is where a vocabulary llama.cpp misreads aborts; a session is where a vocabulary-only model would.
+    private static async Task<int> TokenizeAndGenerateAsync(string path, bool scheduler)
+    {
+        using LlamaModel model = await LlamaModel.LoadAsync(path, new LlamaModelOptions { VocabularyOnly = true });
+        int[] tokens = model.Tokenizer.Tokenize("Hello,\n world 🦙 \u00ff", addSpecial: true);
+        model.Tokenizer.Detokenize(tokens);
+        using IDisposable generator = scheduler
+            ? new LlamaScheduler(model, new LlamaSchedulerOptions { ParallelSequences = 2, ContextSizePerSequence = 256, ThreadCount = 1 })
+            : new LlamaSession(model, new LlamaContextOptions { ContextSize = 256, ThreadCount = 1 });
+        return Ran;
+    }
+}
