@@ -54,7 +54,7 @@ internal sealed class ModelMutator(string source)
         int tensorToChange = -1;
         GgmlType? newType = null;
         long[]? newShape = null;
-        if (random.Next(3) == 0)
+        if (_file.Tensors.Count > 0 && random.Next(3) == 0)
         {
             tensorToChange = random.Next(_file.Tensors.Count);
             GgufTensorInfo tensor = _file.Tensors[tensorToChange];

@@ -23,6 +23,11 @@ internal static class Probe
                     return await GenerateAsync(path, sampling: null);
                 case ["--run", string path, "--grammar", string grammar]:
                     return await GenerateAsync(path, LlamaSampling.Create(LlamaSamplingOptions.Greedy).Grammar(grammar).Build());
+                case ["--api", string path, string seed]:
+                    await ApiCase.RunAsync(path, int.Parse(seed, System.Globalization.CultureInfo.InvariantCulture));
+                    return Ran;
+                case ["--tokenize", string path]:
+                    return await TokenizeAsync(path);
                 case ["--run-vocabulary", string path]:
                     return await TokenizeAndGenerateAsync(path, scheduler: false);
                 case ["--run-vocabulary", string path, "--scheduler"]:
@@ -54,6 +59,21 @@ internal static class Probe
         using LlamaModel model = await LlamaModel.LoadAsync(path);
         using var session = new LlamaSession(model, new LlamaContextOptions { ContextSize = 256, ThreadCount = 1 });
         await session.CompleteAsync("Hello, llama", new LlamaGenerationOptions { MaxTokens = 4, Sampling = sampling ?? LlamaSamplingOptions.Greedy });
+        return Ran;
+    }
+
+    private static async Task<int> TokenizeAsync(string path)
+    {
+        using LlamaModel model = await LlamaModel.LoadAsync(path, new LlamaModelOptions { VocabularyOnly = true });
+        foreach (string text in new[] { "Hello,\n world 🦙 \u00ff", "", " ", "\0\t<s></s><|endoftext|>", "\u0300\uD83E" })
+        {
+            foreach (bool special in new[] { false, true })
+            {
+                int[] tokens = model.Tokenizer.Tokenize(text, addSpecial: special, parseSpecial: special);
+                model.Tokenizer.Detokenize(tokens, removeSpecial: special, renderSpecial: !special);
+            }
+        }
+
         return Ran;
     }
 

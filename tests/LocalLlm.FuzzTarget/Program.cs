@@ -14,9 +14,10 @@ if (args is not [] && args[0] != "--fuzz")
 int cases = int.Parse(Option("--cases", "100"), CultureInfo.InvariantCulture);
 int seed = int.Parse(Option("--seed", "1"), CultureInfo.InvariantCulture);
 TimeSpan limit = TimeSpan.FromSeconds(int.Parse(Option("--timeout", "30"), CultureInfo.InvariantCulture));
-string source = GeneratedModels.Ensure(ModelShape.Tiny);
+string tiny = GeneratedModels.Ensure(ModelShape.Tiny);
+string[] vocabularies = Directory.GetFiles(Path.Combine(LlamaCppSource.Directory, "models"), "ggml-vocab-*.gguf").Order(StringComparer.Ordinal).ToArray();
 string directory = Directory.CreateTempSubdirectory("localllm-fuzz-").FullName;
-var fuzzer = new ModelMutator(source);
+var mutators = new Dictionary<string, ModelMutator>();
 var outcomes = new Dictionary<string, int>();
 var failures = new List<string>();
 var stopwatch = Stopwatch.StartNew();
@@ -24,15 +25,40 @@ try
 {
     for (int i = 0; i < cases; i++)
     {
+        // Deterministic across runs (HashCode.Combine is seeded per process): case i of seed s is always the same.
+        int caseSeed = unchecked((seed * 1_000_003) + i);
+        var random = new Random(caseSeed);
         string file = Path.Combine(directory, $"case-{seed}-{i}.gguf");
-        string mutation = fuzzer.Write(new Random(HashCode.Combine(seed, i)), file);
-        (string outcome, string detail) = RunChild(file, limit);
+        int kind = random.Next(10);
+        string what;
+        string[] probe;
+        if (kind < 6)
+        {
+            what = Mutator(tiny).Write(random, file);
+            probe = ["--run", file];
+        }
+        else if (kind < 8)
+        {
+            string vocabulary = vocabularies[random.Next(vocabularies.Length)];
+            what = $"{Path.GetFileNameWithoutExtension(vocabulary)}: {Mutator(vocabulary).Write(random, file)}";
+            probe = ["--tokenize", file];
+        }
+        else
+        {
+            what = $"API case {caseSeed}";
+            probe = ["--api", tiny, caseSeed.ToString(CultureInfo.InvariantCulture)];
+        }
+
+        (string outcome, string detail) = RunChild(probe, limit);
         string tally = outcome == "refused" ? $"refused with {detail[..Math.Max(detail.IndexOf(':', StringComparison.Ordinal), 0)]}" : outcome;
         outcomes[tally] = outcomes.GetValueOrDefault(tally) + 1;
         if (outcome is not ("ran" or "refused"))
         {
-            failures.Add($"case {i} ({mutation}): {outcome} {detail}");
-            File.Copy(file, Path.Combine(Path.GetTempPath(), $"localllm-fuzz-failure-{seed}-{i}.gguf"), overwrite: true);
+            failures.Add($"case {i} ({what}): {outcome} {detail}");
+            if (File.Exists(file))
+            {
+                File.Copy(file, Path.Combine(Path.GetTempPath(), $"localllm-fuzz-failure-{seed}-{i}.gguf"), overwrite: true);
+            }
         }
 
         File.Delete(file);
@@ -52,14 +78,19 @@ foreach ((string outcome, int count) in outcomes.OrderByDescending(o => o.Value)
 failures.ForEach(Console.WriteLine);
 return failures.Count == 0 ? 0 : 1;
 
+ModelMutator Mutator(string source) => mutators.TryGetValue(source, out ModelMutator? mutator) ? mutator : mutators[source] = new ModelMutator(source);
+
 string Option(string name, string fallback) => Array.IndexOf(args, name) is int at and >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
 
-(string Outcome, string Detail) RunChild(string file, TimeSpan timeout)
+(string Outcome, string Detail) RunChild(string[] probe, TimeSpan timeout)
 {
     var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
     info.ArgumentList.Add(typeof(ModelMutator).Assembly.Location);
-    info.ArgumentList.Add("--run");
-    info.ArgumentList.Add(file);
+    foreach (string argument in probe)
+    {
+        info.ArgumentList.Add(argument);
+    }
+
     using Process child = Process.Start(info)!;
     Task<string> error = child.StandardError.ReadToEndAsync();
     Task<string> output = child.StandardOutput.ReadToEndAsync();

@@ -3,15 +3,16 @@ using System.Diagnostics;
 namespace LocalLlm.Tests.Models;
 
 /// <summary>
-/// A deterministic mutation fuzz of the generated tiny model: hostile metadata values, removed keys, changed tensor
-/// shapes and types, flipped header bytes and truncations, each loaded and run for four tokens in a child process.
-/// Every case must either run or be refused with an exception; a native crash or a hang fails the test and leaves
-/// the file in the temp folder. The longer run: <c>dotnet tests/LocalLlm.FuzzTarget/bin/Release/net10.0/LocalLlm.FuzzTarget.dll --fuzz --cases 3000 --seed N</c>.
+/// A deterministic fuzz, each case in a child process: mutations of the generated tiny model (hostile metadata values,
+/// removed keys, changed tensor shapes and types, flipped header bytes, truncations) loaded and run for four tokens;
+/// mutations of llama.cpp's vocabulary files, tokenized; and hostile API calls (context options, sampler values,
+/// grammars, prompts, stop strings). Every case must either run or be refused with an exception of an expected kind;
+/// a native crash, a hang or an unexpected exception fails the test and leaves the file in the temp folder. The longer run: <c>dotnet tests/LocalLlm.FuzzTarget/bin/Release/net10.0/LocalLlm.FuzzTarget.dll --fuzz --cases 3000 --seed N</c>.
 /// </summary>
 public sealed class ModelFuzzTests
 {
     [Test]
-    public void AHundredMutatedModels_EachRunOrAreRefused_NoneCrashesOrHangs()
+    public void AHundredHostileCases_EachRunOrAreRefused_NoneCrashesHangsOrThrowsUnexpectedly()
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string argument in new[] { TestEnvironment.FuzzTargetPath, "--fuzz", "--cases", "100", "--seed", "20261202", "--timeout", "30" })
@@ -30,7 +31,7 @@ public sealed class ModelFuzzTests
 
         TestContext.Out.WriteLine(output.Result);
         Assert.That(exited, Is.True, "the fuzzer finished");
-        Assert.That(fuzzer.ExitCode, Is.Zero, $"a mutated model crashed or hung the process:\n{output.Result}\n{error.Result}");
+        Assert.That(fuzzer.ExitCode, Is.Zero, $"a hostile case crashed, hung or threw an unexpected exception:\n{output.Result}\n{error.Result}");
         Assert.That(output.Result, Does.Contain("100 cases"));
     }
 }
