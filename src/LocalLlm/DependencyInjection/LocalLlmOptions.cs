@@ -31,6 +31,12 @@ public sealed class LocalLlmOptions
     public int? ThreadCount { get; set; }
 
     /// <summary>
+    /// Gets or sets whether generation uses fewer threads while other processes keep cores busy (see
+    /// <see cref="LlamaContextOptions.AdaptThreadsToLoad"/>). Default: true.
+    /// </summary>
+    public bool AdaptThreadsToLoad { get; set; } = true;
+
+    /// <summary>
     /// Gets or sets the model id that responses, embeddings and the clients' metadata report (and so OpenTelemetry's
     /// <c>gen_ai.request.model</c>), known before the model loads. Default: null, the model file's name without extension.
     /// </summary>
@@ -81,7 +87,7 @@ public sealed class LocalLlmOptions
 
     internal LlamaChatClientOptions ToChatClientOptions() => new()
     {
-        Context = new LlamaContextOptions { ContextSize = ContextSize, ThreadCount = ThreadCount },
+        Context = new LlamaContextOptions { ContextSize = ContextSize, ThreadCount = ThreadCount, AdaptThreadsToLoad = AdaptThreadsToLoad },
         TemplateName = ChatTemplate,
         TemplateText = ChatTemplateText,
         RequireModelTemplate = RequireModelTemplate,

@@ -264,6 +264,12 @@ internal sealed partial class InferenceEngine
             }
         }
 
+        if (_threadBudget?.Update() == true)
+        {
+            _context.SetThreadCounts(_threadBudget.Threads, _threadBudget.BatchThreads);
+            LogThreadBudget(_logger, _threadBudget.OtherProcessesCores, _threadBudget.Threads, _threadBudget.BatchThreads);
+        }
+
         try
         {
             return _context.Decode(_batch);

@@ -31,6 +31,9 @@ internal sealed partial class InferenceEngine : IDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly NativeBatch _batch;
+    private readonly SafeGgmlThreadPoolHandle? _threadPool;
+    private readonly SafeGgmlThreadPoolHandle? _batchThreadPool;
+    private readonly ThreadBudget? _threadBudget;
     private int _disposed;
 
     /// <summary>Creates the context and starts the loop.</summary>
@@ -43,6 +46,13 @@ internal sealed partial class InferenceEngine : IDisposable
         int sequences = settings.Context.SequenceCount ?? 1;
         string what = sequences == 1 ? $"a {settings.Context.ContextSize}-token context" : $"a {sequences}-sequence context";
         _context = SafeLlamaContextHandle.Create(model.Handle, settings.Context, _abort, $"{what} for '{model.Path}'");
+        _logger = settings.Loop.LoggerFactory?.CreateLogger<LlamaScheduler>() ?? NullLogger<LlamaScheduler>.Instance;
+        (_threadPool, _batchThreadPool) = CreateThreadPools(settings);
+        if (settings.Loop.AdaptThreadsToLoad)
+        {
+            _threadBudget = new ThreadBudget(settings.Context.ThreadCount, settings.Context.BatchThreadCount);
+        }
+
         ContextSize = _context.ContextSize;
         SequenceContextSize = _context.SequenceContextSize;
         BatchSize = _context.BatchSize;
@@ -51,7 +61,6 @@ internal sealed partial class InferenceEngine : IDisposable
         _batchRequests = new List<GenerationRequest>(sequences);
         _sequences = new SequencePromptCache(sequences);
         _queueCapacity = new SemaphoreSlim(settings.Loop.MaxQueuedRequests, settings.Loop.MaxQueuedRequests);
-        _logger = settings.Loop.LoggerFactory?.CreateLogger<LlamaScheduler>() ?? NullLogger<LlamaScheduler>.Instance;
         _loopThread = new InferenceLoopThread($"LocalLlm {settings.OwnerName} ({Path.GetFileName(model.Path)})", Run, settings.Loop.CallerStallLimit, OnLoopStalled, OthersWaiting);
         _loopThread.Start();
     }
@@ -261,10 +270,40 @@ internal sealed partial class InferenceEngine : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "A caller's loop body held the {Owner}'s thread for {HeldMs} ms (limit {LimitMs} ms); {Outcome}. Await instead of blocking inside 'await foreach'.")]
     private static partial void LogLoopStalled(ILogger logger, string owner, long heldMs, long limitMs, string outcome);
 
+    /// <summary>Gives the context persistent worker threads: one pool, or two when prompts and generation use different counts.</summary>
+    private (SafeGgmlThreadPoolHandle?, SafeGgmlThreadPoolHandle?) CreateThreadPools(InferenceEngineSettings settings)
+    {
+        SafeGgmlThreadPoolHandle? threads = null;
+        try
+        {
+            threads = SafeGgmlThreadPoolHandle.Create(settings.Context.ThreadCount, settings.Loop.ThreadPolling);
+            SafeGgmlThreadPoolHandle batchThreads = settings.Context.BatchThreadCount == settings.Context.ThreadCount
+                ? threads
+                : SafeGgmlThreadPoolHandle.Create(settings.Context.BatchThreadCount, settings.Loop.ThreadPolling);
+            _context.AttachThreadPools(threads, batchThreads);
+            return (threads, batchThreads);
+        }
+        catch (LlamaException ex)
+        {
+            // A backend without CPU threadpools still decodes, with llama.cpp's threads made per decode.
+            threads?.Dispose();
+            LogNoThreadPool(_logger, ex.Message);
+            return (null, null);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "No persistent threadpool: {Reason}")]
+    private static partial void LogNoThreadPool(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Other processes keep {BusyCores:F1} cores busy: decoding with {Threads} threads ({BatchThreads} for prompts)")]
+    private static partial void LogThreadBudget(ILogger logger, double busyCores, int threads, int batchThreads);
+
     private void FreeNativeResources()
     {
         _batch.Dispose();
         _context.Dispose();
+        _threadPool?.Dispose();
+        _batchThreadPool?.Dispose();
         _abort.Dispose();
         _shutdown.Dispose();
     }

@@ -43,6 +43,8 @@ internal sealed record InferenceEngineSettings(NativeContextSettings Context, Ll
             OverflowPolicy = options.OverflowPolicy,
             ShiftKeepTokens = options.ShiftKeepTokens,
             Seed = options.Seed,
+            ThreadPolling = options.ThreadPolling,
+            AdaptThreadsToLoad = options.AdaptThreadsToLoad,
         };
         return new InferenceEngineSettings(context, loop, owner, disposedFailure);
     }

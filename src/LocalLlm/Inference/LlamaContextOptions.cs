@@ -29,6 +29,21 @@ public sealed class LlamaContextOptions
     /// <summary>Gets or sets the threads used to evaluate prompts. Default: null, the same as <see cref="ThreadCount"/>.</summary>
     public int? BatchThreadCount { get; set; }
 
+    /// <summary>
+    /// Gets or sets how long llama.cpp's worker threads spin for the next decode before they sleep, from 0 (sleep at
+    /// once) to 100 (spin longest). The workers live as long as the context, in a persistent threadpool. Default: 0,
+    /// which costs nothing measurable on a quiet machine and leaves the cores to other work between decodes.
+    /// </summary>
+    public int ThreadPolling { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether decodes use fewer threads while other processes keep cores busy (Linux: read from
+    /// <c>/proc</c> every quarter second). llama.cpp's workers spin at a barrier after every step of the computation,
+    /// so one thread more than the free cores makes generation 30-100x slower; with this on, a busy machine costs a
+    /// share of the speed instead. Default: true.
+    /// </summary>
+    public bool AdaptThreadsToLoad { get; set; } = true;
+
     /// <summary>Gets or sets whether Flash Attention is used. Default: <see cref="LlamaFlashAttention.Auto"/>.</summary>
     public LlamaFlashAttention FlashAttention { get; set; } = LlamaFlashAttention.Auto;
 
@@ -81,6 +96,11 @@ public sealed class LlamaContextOptions
         if (BatchThreadCount is { } batchThreads && batchThreads is < 1 or > 1024)
         {
             throw OutOfRange(nameof(BatchThreadCount), batchThreads, "must be between 1 and 1024");
+        }
+
+        if (ThreadPolling is < 0 or > 100)
+        {
+            throw OutOfRange(nameof(ThreadPolling), ThreadPolling, "must be between 0 and 100");
         }
 
         if (!Enum.IsDefined(FlashAttention))

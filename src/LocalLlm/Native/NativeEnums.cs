@@ -156,3 +156,12 @@ internal enum ggml_backend_dev_type
     GGML_BACKEND_DEVICE_TYPE_ACCEL = 3,
     GGML_BACKEND_DEVICE_TYPE_META = 4,
 }
+
+internal enum ggml_sched_priority
+{
+    GGML_SCHED_PRIO_LOW = -1,
+    GGML_SCHED_PRIO_NORMAL = 0,
+    GGML_SCHED_PRIO_MEDIUM = 1,
+    GGML_SCHED_PRIO_HIGH = 2,
+    GGML_SCHED_PRIO_REALTIME = 3,
+}

@@ -74,4 +74,13 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(GgmlBaseLibrary)]
     internal static partial nuint ggml_backend_reg_dev_count(nint reg);
+
+    [LibraryImport(GgmlLibrary)]
+    internal static partial nint ggml_backend_dev_by_type(ggml_backend_dev_type type);
+
+    [LibraryImport(GgmlBaseLibrary, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint ggml_backend_reg_get_proc_address(nint reg, string name);
+
+    [LibraryImport(GgmlBaseLibrary)]
+    internal static partial void ggml_threadpool_params_init(ggml_threadpool_params* parameters, int n_threads);
 }

@@ -155,4 +155,7 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(LlamaLibrary)]
     internal static partial void llama_perf_context_reset(SafeLlamaContextHandle ctx);
+
+    [LibraryImport(LlamaLibrary)]
+    internal static partial void llama_attach_threadpool(SafeLlamaContextHandle ctx, SafeGgmlThreadPoolHandle threadpool, SafeGgmlThreadPoolHandle threadpool_batch);
 }

@@ -149,3 +149,14 @@ internal struct llama_perf_sampler_data
     public double t_sample_ms;
     public int n_sample;
 }
+
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct ggml_threadpool_params
+{
+    public fixed byte cpumask[512]; // GGML_MAX_N_THREADS bools; all zero keeps the default affinity
+    public int n_threads;
+    public ggml_sched_priority prio;
+    public uint poll;
+    public byte strict_cpu;
+    public byte paused;
+}

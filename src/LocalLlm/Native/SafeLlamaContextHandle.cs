@@ -10,6 +10,8 @@ internal sealed partial class SafeLlamaContextHandle : SafeHandle
 {
     private SafeLlamaModelHandle? _model;
     private AbortFlag? _abort;
+    private SafeGgmlThreadPoolHandle? _threadPool;
+    private SafeGgmlThreadPoolHandle? _batchThreadPool;
 
     public SafeLlamaContextHandle()
         : base(nint.Zero, ownsHandle: true)
@@ -83,6 +85,23 @@ internal sealed partial class SafeLlamaContextHandle : SafeHandle
         return context;
     }
 
+    /// <summary>
+    /// Runs every later decode on <paramref name="threadPool"/> (single-token decodes) and <paramref name="batchThreadPool"/>
+    /// (the rest); the context keeps both alive until it is freed.
+    /// </summary>
+    public void AttachThreadPools(SafeGgmlThreadPoolHandle threadPool, SafeGgmlThreadPoolHandle batchThreadPool)
+    {
+        bool added = false, batchAdded = false;
+        threadPool.DangerousAddRef(ref added);
+        batchThreadPool.DangerousAddRef(ref batchAdded);
+        NativeMethods.llama_attach_threadpool(this, threadPool, batchThreadPool);
+        _threadPool = threadPool;
+        _batchThreadPool = batchThreadPool;
+    }
+
+    /// <summary>Sets how many threads later decodes use (each at most its pool's size).</summary>
+    public void SetThreadCounts(int threads, int batchThreads) => NativeMethods.llama_set_n_threads(this, threads, batchThreads);
+
     /// <summary>Decodes a batch; returns llama.cpp's status (0 on success, 1 when the KV cache has no room, 2 when aborted).</summary>
     public int Decode(NativeBatch batch)
     {
@@ -120,6 +139,11 @@ internal sealed partial class SafeLlamaContextHandle : SafeHandle
         NativeMethods.llama_free(handle);
         _model?.DangerousRelease();
         _model = null;
+
+        // Only after the context is gone: its decodes ran on these pools.
+        _threadPool?.DangerousRelease();
+        _batchThreadPool?.DangerousRelease();
+        _threadPool = _batchThreadPool = null;
         return true;
     }
 

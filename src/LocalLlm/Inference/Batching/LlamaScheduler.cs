@@ -44,6 +44,8 @@ public sealed class LlamaScheduler : IDisposable
             BatchSize = batchSize,
             MicroBatchSize = Math.Min(batchSize, 512),
             ThreadCount = Options.ThreadCount,
+            ThreadPolling = Options.ThreadPolling,
+            AdaptThreadsToLoad = Options.AdaptThreadsToLoad,
             Seed = Options.Seed,
             OverflowPolicy = Options.OverflowPolicy,
             ShiftKeepTokens = Options.ShiftKeepTokens,

@@ -44,6 +44,21 @@ public sealed class LlamaSchedulerOptions
     /// <summary>Gets or sets the threads used. Default: null, the number of physical cores.</summary>
     public int? ThreadCount { get; set; }
 
+    /// <summary>
+    /// Gets or sets how long llama.cpp's worker threads spin for the next decode before they sleep, from 0 (sleep at
+    /// once) to 100 (spin longest). The workers live as long as the context, in a persistent threadpool. Default: 0,
+    /// which costs nothing measurable on a quiet machine and leaves the cores to other work between decodes.
+    /// </summary>
+    public int ThreadPolling { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether the scheduler's decodes use fewer threads while other processes keep cores busy (Linux: read from
+    /// <c>/proc</c> every quarter second). llama.cpp's workers spin at a barrier after every step of the computation,
+    /// so one thread more than the free cores makes generation 30-100x slower; with this on, a busy machine costs a
+    /// share of the speed instead. Default: true.
+    /// </summary>
+    public bool AdaptThreadsToLoad { get; set; } = true;
+
     /// <summary>Gets or sets the seed used when a request's sampling leaves the seed random. Default: null (random).</summary>
     public uint? Seed { get; set; }
 
@@ -70,6 +85,7 @@ public sealed class LlamaSchedulerOptions
         Check(nameof(OverflowPolicy), OverflowPolicy, Enum.IsDefined(OverflowPolicy), $"is not a defined {nameof(LlamaContextOverflowPolicy)}");
         Check(nameof(ShiftKeepTokens), ShiftKeepTokens, ShiftKeepTokens >= 0, "must be 0 or greater");
         Check(nameof(CallerStallLimit), CallerStallLimit, CallerStallLimit >= TimeSpan.FromMilliseconds(1) && CallerStallLimit <= TimeSpan.FromMinutes(1), "must be between 1 ms and 1 minute");
+        Check(nameof(ThreadPolling), ThreadPolling, ThreadPolling is >= 0 and <= 100, "must be between 0 and 100");
         if (ThreadCount is { } threads)
         {
             Check(nameof(ThreadCount), threads, threads is >= 1 and <= 1024, "must be between 1 and 1024");

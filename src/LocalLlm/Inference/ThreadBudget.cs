@@ -1,0 +1,159 @@
+using System.Buffers.Text;
+using System.Diagnostics;
+using Microsoft.Win32.SafeHandles;
+
+namespace LocalLlm;
+
+/// <summary>
+/// How many threads the next decode may use, given what other processes are doing with the machine's cores.
+/// </summary>
+/// <remarks>
+/// llama.cpp's CPU workers meet at a spinning barrier after every graph node. When another process holds one of the
+/// cores they run on, a worker waits out whole scheduler time slices at each barrier, and generation falls 30-100x
+/// (measured: 760 to 7 tokens/s on a 2-core machine with one busy competitor). One thread fewer than the free cores
+/// never meets that wall. Every quarter second (Linux), the CPU time other processes used since the last look is read
+/// from <c>/proc/stat</c> less this process's own (<c>/proc/self/stat</c>); the budget is the free cores, at most the
+/// configured counts and at least one. It drops at once and rises only after two calm looks in a row.
+/// </remarks>
+internal sealed class ThreadBudget
+{
+    private const int ClockTicksPerSecond = 100; // USER_HZ, 100 on every Linux the runtime supports
+    private static readonly long CheckInterval = Stopwatch.Frequency / 4;
+
+    private readonly int _threads;
+    private readonly int _batchThreads;
+    private long _nextCheck;
+    private long _lastTimestamp;
+    private long _lastBusyTicks;
+    private long _lastOwnTicks;
+    private int _calmLooks;
+
+    public ThreadBudget(int threads, int batchThreads)
+    {
+        _threads = threads;
+        _batchThreads = batchThreads;
+        Threads = threads;
+        BatchThreads = batchThreads;
+    }
+
+    /// <summary>Gets the threads a single-token decode may use now.</summary>
+    public int Threads { get; private set; }
+
+    /// <summary>Gets the threads a larger decode may use now.</summary>
+    public int BatchThreads { get; private set; }
+
+    /// <summary>Gets the cores other processes kept busy over the last look (NaN before two looks).</summary>
+    public double OtherProcessesCores { get; private set; } = double.NaN;
+
+    /// <summary>Looks at the machine when a quarter second has passed; returns true when the budget changed.</summary>
+    public bool Update()
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (now < _nextCheck || !OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        _nextCheck = now + CheckInterval;
+        if (!TryReadTicks(out long busy, out long own))
+        {
+            return false;
+        }
+
+        long previous = _lastTimestamp;
+        double seconds = (now - previous) / (double)Stopwatch.Frequency;
+        (long busyDelta, long ownDelta) = (busy - _lastBusyTicks, own - _lastOwnTicks);
+        (_lastTimestamp, _lastBusyTicks, _lastOwnTicks) = (now, busy, own);
+        if (previous == 0 || seconds <= 0)
+        {
+            return false;
+        }
+
+        OtherProcessesCores = Math.Max(0, busyDelta - ownDelta) / (seconds * ClockTicksPerSecond);
+        return Apply(FreeCores(Environment.ProcessorCount, OtherProcessesCores));
+    }
+
+    /// <summary>The cores a decode may count on: a core another process keeps a quarter busy is not free.</summary>
+    internal static int FreeCores(int cores, double otherProcessesCores) =>
+        Math.Max(1, (int)Math.Floor(cores - otherProcessesCores + 0.25));
+
+    /// <summary>Sets the budget from <paramref name="freeCores"/>; returns true when it changed.</summary>
+    internal bool Apply(int freeCores)
+    {
+        int threads = Math.Min(_threads, freeCores);
+        int batchThreads = Math.Min(_batchThreads, freeCores);
+        if (threads == Threads && batchThreads == BatchThreads)
+        {
+            _calmLooks = 0;
+            return false;
+        }
+
+        // Rise only after two calm looks: a competitor that pauses for a moment should not cost a collapse.
+        if (threads >= Threads && batchThreads >= BatchThreads && ++_calmLooks < 2)
+        {
+            return false;
+        }
+
+        _calmLooks = 0;
+        (Threads, BatchThreads) = (threads, batchThreads);
+        return true;
+    }
+
+    private static bool TryReadTicks(out long busy, out long own)
+    {
+        busy = own = 0;
+        Span<byte> buffer = stackalloc byte[512];
+        try
+        {
+            // "cpu  user nice system idle iowait irq softirq steal guest guest_nice": busy is everything but idle and
+            // iowait (guest time is counted in user already). The counter is one past the field's number here.
+            ReadOnlySpan<byte> line = ReadStart("/proc/stat", buffer);
+            line = line[..Math.Max(0, line.IndexOf((byte)'\n'))];
+            int field = 0;
+            foreach (Range range in line.Split((byte)' '))
+            {
+                ReadOnlySpan<byte> text = line[range];
+                if (text.IsEmpty || field++ == 0 || !Utf8Parser.TryParse(text, out long ticks, out _))
+                {
+                    continue;
+                }
+
+                busy += field is 5 or 6 or 10 or 11 ? 0 : ticks; // idle, iowait, and guest time already counted in user
+            }
+
+            // "pid (comm) state ... utime stime": the 14th and 15th fields, counted after the command's closing parenthesis.
+            ReadOnlySpan<byte> self = ReadStart("/proc/self/stat", buffer);
+            self = self[(self.LastIndexOf((byte)')') + 2)..];
+            field = 3;
+            foreach (Range range in self.Split((byte)' '))
+            {
+                if (field is 14 or 15 && Utf8Parser.TryParse(self[range], out long ticks, out _))
+                {
+                    own += ticks;
+                }
+
+                if (++field > 15)
+                {
+                    break;
+                }
+            }
+
+            return busy > 0;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static ReadOnlySpan<byte> ReadStart(string path, Span<byte> buffer)
+    {
+        using SafeFileHandle file = File.OpenHandle(path);
+        int read = RandomAccess.Read(file, buffer, 0);
+        return buffer[..read];
+    }
+}
