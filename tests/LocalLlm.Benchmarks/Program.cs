@@ -15,6 +15,11 @@ internal static class Program
             return await BatchedBenchmark.RunAsync(args).ConfigureAwait(false);
         }
 
+        if (args.Contains("--contention"))
+        {
+            return await ContentionBenchmark.RunAsync(args).ConfigureAwait(false);
+        }
+
         if (args.Contains("--chat"))
         {
             return await ChatTemplatingBenchmark.RunAsync(args).ConfigureAwait(false);

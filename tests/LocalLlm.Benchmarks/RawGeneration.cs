@@ -48,7 +48,8 @@ internal sealed unsafe class RawGeneration : IDisposable
     /// <param name="maxTokens">The most tokens to generate.</param>
     /// <param name="generated">Receives the generated token ids; at least <paramref name="maxTokens"/> long.</param>
     /// <param name="timestamps">Receives the time each token was in hand; at least <paramref name="maxTokens"/> long.</param>
-    public RunMeasurement Run(int[] prompt, int maxTokens, int[] generated, long[] timestamps)
+    /// <param name="deadline">A <see cref="Stopwatch"/> timestamp after which generation stops early (a contended run is bounded in time).</param>
+    public RunMeasurement Run(int[] prompt, int maxTokens, int[] generated, long[] timestamps, long deadline = long.MaxValue)
     {
         NativeMethods.llama_memory_clear(NativeMethods.llama_get_memory(_context), true);
         Span<byte> piece = stackalloc byte[256];
@@ -79,7 +80,7 @@ internal sealed unsafe class RawGeneration : IDisposable
         int gen0 = GC.CollectionCount(0);
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
 
-        while (count < maxTokens)
+        while (count < maxTokens && timestamps[count - 1] < deadline)
         {
             Decode(&token, 1);
             token = NativeMethods.llama_sampler_sample(sampler, _context, -1);

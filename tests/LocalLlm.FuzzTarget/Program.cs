@@ -62,6 +62,11 @@ try
         }
 
         File.Delete(file);
+        if ((i + 1) % 250 == 0 && i + 1 < cases)
+        {
+            // A long run reports as it goes, so that a stopped run still has figures.
+            Console.WriteLine($"{i + 1} cases in {stopwatch.Elapsed.TotalSeconds:F0} s: {failures.Count} failures; {string.Join(", ", outcomes.OrderByDescending(o => o.Value).Select(o => $"{o.Value} {o.Key}"))}");
+        }
     }
 }
 finally

@@ -264,14 +264,14 @@ internal sealed partial class InferenceEngine
             }
         }
 
-        if (_threadBudget?.Update() == true)
-        {
-            _context.SetThreadCounts(_threadBudget.Threads, _threadBudget.BatchThreads);
-            LogThreadBudget(_logger, _threadBudget.OtherProcessesCores, _threadBudget.Threads, _threadBudget.BatchThreads);
-        }
-
         try
         {
+            if (_threadBudget?.Update() == true)
+            {
+                _context.SetThreadCounts(_threadBudget.Threads, _threadBudget.BatchThreads);
+                LogThreadBudget(_logger, _threadBudget.OtherProcessesCores, _threadBudget.Threads, _threadBudget.BatchThreads);
+            }
+
             return _context.Decode(_batch);
         }
         finally

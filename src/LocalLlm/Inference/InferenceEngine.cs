@@ -82,6 +82,9 @@ internal sealed partial class InferenceEngine : IDisposable
 
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
+    /// <summary>For tests: the threads the context's single-token decodes use now.</summary>
+    public int DecodeThreadCount => NativeMethods.llama_n_threads(_context);
+
     /// <summary>For tests: how many times a caller's loop body held the loop's thread past the stall limit.</summary>
     public int LoopMoves => _loopThread.Moves;
 
@@ -273,20 +276,21 @@ internal sealed partial class InferenceEngine : IDisposable
     /// <summary>Gives the context persistent worker threads: one pool, or two when prompts and generation use different counts.</summary>
     private (SafeGgmlThreadPoolHandle?, SafeGgmlThreadPoolHandle?) CreateThreadPools(InferenceEngineSettings settings)
     {
-        SafeGgmlThreadPoolHandle? threads = null;
+        SafeGgmlThreadPoolHandle? threads = null, batchThreads = null;
         try
         {
             threads = SafeGgmlThreadPoolHandle.Create(settings.Context.ThreadCount, settings.Loop.ThreadPolling);
-            SafeGgmlThreadPoolHandle batchThreads = settings.Context.BatchThreadCount == settings.Context.ThreadCount
+            batchThreads = settings.Context.BatchThreadCount == settings.Context.ThreadCount
                 ? threads
                 : SafeGgmlThreadPoolHandle.Create(settings.Context.BatchThreadCount, settings.Loop.ThreadPolling);
             _context.AttachThreadPools(threads, batchThreads);
             return (threads, batchThreads);
         }
-        catch (LlamaException ex)
+        catch (Exception ex) when (ex is LlamaException or EntryPointNotFoundException)
         {
             // A backend without CPU threadpools still decodes, with llama.cpp's threads made per decode.
             threads?.Dispose();
+            batchThreads?.Dispose();
             LogNoThreadPool(_logger, ex.Message);
             return (null, null);
         }

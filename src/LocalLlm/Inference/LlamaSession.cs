@@ -60,6 +60,9 @@ public sealed partial class LlamaSession : IDisposable
     /// <summary>Gets how many times generation has shifted the context because it was full.</summary>
     public int ShiftCount => _engine.ShiftCount;
 
+    /// <summary>For tests: the threads single-token decodes use now (fewer than configured while the machine is busy).</summary>
+    internal int DecodeThreadCount => _engine.DecodeThreadCount;
+
     /// <summary>Gets why the most recent completion ended (including <see cref="LlamaFinishReason.Cancelled"/>), or null before the first.</summary>
     public LlamaFinishReason? LastFinishReason { get; private set; }
 

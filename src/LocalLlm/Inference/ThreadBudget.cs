@@ -13,7 +13,8 @@ namespace LocalLlm;
 /// (measured: 760 to 7 tokens/s on a 2-core machine with one busy competitor). One thread fewer than the free cores
 /// never meets that wall. Every quarter second (Linux), the CPU time other processes used since the last look is read
 /// from <c>/proc/stat</c> less this process's own (<c>/proc/self/stat</c>); the budget is the free cores, at most the
-/// configured counts and at least one. It drops at once and rises only after two calm looks in a row.
+/// configured counts and at least one. It drops at once and rises only after two calm looks in a row. Only the cores
+/// this process may run on (its affinity) are counted.
 /// </remarks>
 internal sealed class ThreadBudget
 {
@@ -22,6 +23,9 @@ internal sealed class ThreadBudget
 
     private readonly int _threads;
     private readonly int _batchThreads;
+    private readonly long? _affinity;
+    private readonly int _cores;
+    private byte[]? _buffer;
     private long _nextCheck;
     private long _lastTimestamp;
     private long _lastBusyTicks;
@@ -32,6 +36,8 @@ internal sealed class ThreadBudget
     {
         _threads = threads;
         _batchThreads = batchThreads;
+        _affinity = OperatingSystem.IsLinux() ? ReadAffinity() : null;
+        _cores = _affinity is { } mask ? System.Numerics.BitOperations.PopCount((ulong)mask) : Environment.ProcessorCount;
         Threads = threads;
         BatchThreads = batchThreads;
     }
@@ -70,7 +76,8 @@ internal sealed class ThreadBudget
         }
 
         OtherProcessesCores = Math.Max(0, busyDelta - ownDelta) / (seconds * ClockTicksPerSecond);
-        return Apply(FreeCores(Environment.ProcessorCount, OtherProcessesCores));
+        // Busy cores are counted where this process may run; a CPU quota can leave it fewer still.
+        return Apply(Math.Min(Environment.ProcessorCount, FreeCores(_cores, OtherProcessesCores)));
     }
 
     /// <summary>The cores a decode may count on: a core another process keeps a quarter busy is not free.</summary>
@@ -99,40 +106,55 @@ internal sealed class ThreadBudget
         return true;
     }
 
-    private static bool TryReadTicks(out long busy, out long own)
+    private bool TryReadTicks(out long busy, out long own)
     {
         busy = own = 0;
-        Span<byte> buffer = stackalloc byte[512];
+        _buffer ??= new byte[64 * 1024];
         try
         {
-            // "cpu  user nice system idle iowait irq softirq steal guest guest_nice": busy is everything but idle and
-            // iowait (guest time is counted in user already). The counter is one past the field's number here.
-            ReadOnlySpan<byte> line = ReadStart("/proc/stat", buffer);
-            line = line[..Math.Max(0, line.IndexOf((byte)'\n'))];
-            int field = 0;
-            foreach (Range range in line.Split((byte)' '))
+            // One "cpuN user nice system idle iowait irq softirq steal guest guest_nice" line per core (after the
+            // machine's "cpu" total): busy is everything but idle and iowait (guest time is counted in user already),
+            // summed over the cores this process may run on.
+            ReadOnlySpan<byte> stat = ReadStart("/proc/stat", _buffer);
+            foreach (Range lineRange in stat.Split((byte)'\n'))
             {
-                ReadOnlySpan<byte> text = line[range];
-                if (text.IsEmpty || field++ == 0 || !Utf8Parser.TryParse(text, out long ticks, out _))
+                ReadOnlySpan<byte> line = stat[lineRange];
+                if (!line.StartsWith("cpu"u8))
+                {
+                    break;
+                }
+
+                int space = line.IndexOf((byte)' ');
+                bool total = space == 3;
+                if (total != (_affinity is null)
+                    || (!total && !(Utf8Parser.TryParse(line[3..space], out int cpu, out _) && cpu < 64 && (_affinity!.Value & (1L << cpu)) != 0)))
                 {
                     continue;
                 }
 
-                busy += field is 5 or 6 or 10 or 11 ? 0 : ticks; // idle, iowait, and guest time already counted in user
+                int field = 0;
+                foreach (Range range in line[space..].Split((byte)' '))
+                {
+                    if (!line[space..][range].IsEmpty && Utf8Parser.TryParse(line[space..][range], out long ticks, out _))
+                    {
+                        field++;
+                        busy += field is 4 or 5 or 9 or 10 ? 0 : ticks;
+                    }
+                }
             }
 
             // "pid (comm) state ... utime stime": the 14th and 15th fields, counted after the command's closing parenthesis.
-            ReadOnlySpan<byte> self = ReadStart("/proc/self/stat", buffer);
+            ReadOnlySpan<byte> self = ReadStart("/proc/self/stat", _buffer);
             self = self[(self.LastIndexOf((byte)')') + 2)..];
-            field = 3;
+            int selfField = 3;
             foreach (Range range in self.Split((byte)' '))
             {
-                if (field is 14 or 15 && Utf8Parser.TryParse(self[range], out long ticks, out _))
+                if (selfField is 14 or 15 && Utf8Parser.TryParse(self[range], out long ticks, out _))
                 {
                     own += ticks;
                 }
 
-                if (++field > 15)
+                if (++selfField > 15)
                 {
                     break;
                 }
@@ -140,13 +162,24 @@ internal sealed class ThreadBudget
 
             return busy > 0;
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
         {
             return false;
         }
-        catch (UnauthorizedAccessException)
+    }
+
+    /// <summary>The cores this process may run on, as a bit mask, or null when they are not known (or more than 64).</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static long? ReadAffinity()
+    {
+        try
         {
-            return false;
+            using var self = Process.GetCurrentProcess();
+            return Environment.ProcessorCount <= 64 ? (long)self.ProcessorAffinity : null;
+        }
+        catch (Exception ex) when (ex is PlatformNotSupportedException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return null;
         }
     }
 

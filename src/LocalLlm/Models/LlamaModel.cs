@@ -74,8 +74,8 @@ public sealed class LlamaModel : IDisposable
         options.Validate();
         cancellationToken.ThrowIfCancellationRequested();
 
-        NativeLibraryLoader.EnsureInitialized();
         string fullPath = ModelFileCheck.Validate(path, LoadLogger(options));
+        NativeLibraryLoader.EnsureInitialized();
 
         // llama_model_load_from_file blocks for as long as the weights take to read: it gets a thread of its own.
         return Task.Factory.StartNew(
@@ -89,8 +89,8 @@ public sealed class LlamaModel : IDisposable
     internal static LlamaModel Load(string path, LlamaModelOptions options)
     {
         options.Validate();
-        NativeLibraryLoader.EnsureInitialized();
         string fullPath = ModelFileCheck.Validate(path, LoadLogger(options));
+        NativeLibraryLoader.EnsureInitialized();
         return Load(fullPath, options, progress: null, CancellationToken.None);
     }
 

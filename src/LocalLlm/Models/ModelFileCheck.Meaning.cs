@@ -70,11 +70,12 @@ internal static partial class ModelFileCheck
         var ids = new Dictionary<string, int>(tokens.Length, StringComparer.Ordinal);
         for (int id = 0; id < tokens.Length; id++)
         {
-            // llama.cpp renames an empty token to a distinct "[EMPTY_<id>]" itself.
-            if (tokens[id].Length > 0 && !ids.TryAdd(tokens[id], id))
+            // llama.cpp renames an empty token "[EMPTY_<id>]", which must not collide with a token of that text either.
+            string token = tokens[id].Length == 0 ? $"[EMPTY_{id}]" : tokens[id];
+            if (!ids.TryAdd(token, id))
             {
                 throw Rejected(fullPath, LlamaModelLoadFailure.DuplicateToken,
-                    $"tokenizer.ggml.tokens holds '{tokens[id]}' twice (ids {ids[tokens[id]]} and {id}); every token must be a distinct string");
+                    $"tokenizer.ggml.tokens holds '{token}' twice (ids {ids[token]} and {id}); every token must be a distinct string");
             }
         }
 
@@ -115,7 +116,7 @@ internal static partial class ModelFileCheck
         foreach (GgufMetadataEntry entry in gguf.Metadata)
         {
             if (entry.Key.StartsWith("tokenizer.ggml.", StringComparison.Ordinal) && entry.Key.EndsWith("_token_id", StringComparison.Ordinal)
-                && Number(gguf, entry.Key) is { } id && tokenCount > 0 && (id < 0 || id >= tokenCount))
+                && Number(gguf, entry.Key) is { } id && tokenCount > 0 && id >= tokenCount)
             {
                 LogSuspiciousValue(logger, fullPath, entry.Key, $"is {id.ToString(CultureInfo.InvariantCulture)}, outside the vocabulary of {tokenCount} tokens: llama.cpp ignores it and uses its default for that token");
             }

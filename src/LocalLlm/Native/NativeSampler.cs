@@ -20,6 +20,7 @@ internal sealed unsafe class NativeSampler : IDisposable
     private readonly int _vocabularySize;
     private readonly TokenPieces? _pieces;
     private Utf8Progress _utf8;
+    private bool _grammarApplied;
     private llama_token_data[]? _candidates; // rented: 12 bytes per vocabulary token, per request with a grammar
 
     /// <param name="chain">The sampler chain; owned from here on.</param>
@@ -61,6 +62,13 @@ internal sealed unsafe class NativeSampler : IDisposable
     {
         int token = Select(logits, grammarFirst: false);
         bool grammarApplies = GrammarApplies();
+        if (grammarApplies && !_grammarApplied)
+        {
+            // A grammar that slept through the reasoning starts between characters, whatever the reasoning ended on.
+            _utf8 = Utf8Progress.Start;
+        }
+
+        _grammarApplied = grammarApplies;
         if (grammarApplies)
         {
             if (!GrammarAllows(token) || !ContinuesUtf8(token))
@@ -105,7 +113,8 @@ internal sealed unsafe class NativeSampler : IDisposable
 
         if (_pieces is not null)
         {
-            // Text before a lazy grammar's trigger is not checked; bytes that are no UTF-8 there restart the count.
+            // A lazy grammar's check covers the text before its trigger too (ill-formed bytes are no text there either);
+            // bytes that are no UTF-8 where the grammar sleeps restart the count.
             _utf8 = _utf8.TryAdvance(_pieces[token], out Utf8Progress next) ? next : Utf8Progress.Start;
         }
 
@@ -182,7 +191,9 @@ internal sealed unsafe class NativeSampler : IDisposable
         return state is ReasoningBudgetState.Idle or ReasoningBudgetState.Done;
     }
 
-    private bool ContinuesUtf8(int token) => _utf8.TryAdvance(_pieces![token], out _);
+    // The end of generation has no bytes, but may not cut a character in two.
+    private bool ContinuesUtf8(int token) =>
+        _pieces!.EndsGeneration(token) ? _utf8.Remaining == 0 : _utf8.TryAdvance(_pieces[token], out _);
 
     private bool GrammarAllows(int token)
     {

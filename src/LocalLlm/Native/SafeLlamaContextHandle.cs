@@ -92,11 +92,28 @@ internal sealed partial class SafeLlamaContextHandle : SafeHandle
     public void AttachThreadPools(SafeGgmlThreadPoolHandle threadPool, SafeGgmlThreadPoolHandle batchThreadPool)
     {
         bool added = false, batchAdded = false;
-        threadPool.DangerousAddRef(ref added);
-        batchThreadPool.DangerousAddRef(ref batchAdded);
-        NativeMethods.llama_attach_threadpool(this, threadPool, batchThreadPool);
-        _threadPool = threadPool;
-        _batchThreadPool = batchThreadPool;
+        try
+        {
+            threadPool.DangerousAddRef(ref added);
+            batchThreadPool.DangerousAddRef(ref batchAdded);
+            NativeMethods.llama_attach_threadpool(this, threadPool, batchThreadPool);
+            _threadPool = threadPool;
+            _batchThreadPool = batchThreadPool;
+        }
+        catch
+        {
+            if (added)
+            {
+                threadPool.DangerousRelease();
+            }
+
+            if (batchAdded)
+            {
+                batchThreadPool.DangerousRelease();
+            }
+
+            throw;
+        }
     }
 
     /// <summary>Sets how many threads later decodes use (each at most its pool's size).</summary>

@@ -408,7 +408,9 @@ public sealed class LlamaSchedulerTests : TinyModelFixture
     {
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new LlamaScheduler(Model, new LlamaSchedulerOptions { ParallelSequences = 0 }));
         var stall = Assert.Throws<ArgumentOutOfRangeException>(() => new LlamaScheduler(Model, new LlamaSchedulerOptions { CallerStallLimit = TimeSpan.Zero }));
+        var polling = Assert.Throws<ArgumentOutOfRangeException>(() => new LlamaScheduler(Model, new LlamaSchedulerOptions { ThreadPolling = -1 }));
 
+        Assert.That(polling!.ParamName, Is.EqualTo("ThreadPolling"));
         Assert.That(ex!.ParamName, Is.EqualTo("ParallelSequences"));
         Assert.That(ex.Message, Does.Contain("was 0"));
         Assert.That(stall!.ParamName, Is.EqualTo("CallerStallLimit"));

@@ -233,6 +233,9 @@ public sealed class LlamaSessionLifecycleTests : TinyModelFixture
         Assert.That(ex!.ParamName, Is.EqualTo("ThreadCount"));
         Assert.That(ex.Message, Does.Contain("was 0"));
 
+        var polling = Assert.Throws<ArgumentOutOfRangeException>(() => new LlamaSession(Model, new LlamaContextOptions { ThreadPolling = 101 }));
+        Assert.That(polling!.ParamName, Is.EqualTo("ThreadPolling"));
+
         var micro = Assert.Throws<ArgumentOutOfRangeException>(() => new LlamaSession(Model, new LlamaContextOptions { BatchSize = 64, MicroBatchSize = 128 }));
         Assert.That(micro!.ParamName, Is.EqualTo("MicroBatchSize"));
 

@@ -60,6 +60,14 @@ public sealed class ModelMeaningCheckTests
         Assert.That(model.Tokenizer.GetTokenText(1001), Is.EqualTo("[EMPTY_1001]"));
     }
 
+    [Test]
+    public void AnEmptyTokenBesideTheNameLlamaCppWouldGiveIt_IsADuplicate()
+    {
+        string path = Rewrite(TestEnvironment.VocabularyPath("llama-spm"), w => EditTokens(w, tokens => (tokens[1000], tokens[1001]) = (string.Empty, "[EMPTY_1000]")));
+
+        RefusedVocabulary(path, LlamaModelLoadFailure.DuplicateToken, "[EMPTY_1000]");
+    }
+
     [TestCase("<0x0A>")]
     [TestCase("<0xFF>")]
     public void ASentencePieceVocabularyWithoutAByteToken_IsRefused(string byteToken)

@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace LocalLlm.Benchmarks;
+
+/// <summary>
+/// Steadiness and load: every generation step's time, for the SDK (its defaults: a persistent threadpool and a thread
+/// budget that gives way to other processes) and the raw loop (llama.cpp's own threads, made per decode, all the
+/// configured threads always), on a quiet machine and while one, then two, CPU-bound competitor processes spin.
+/// Each run is bounded in time, since a collapsed run can fall to a token per second.
+///   dotnet tests/LocalLlm.Benchmarks/bin/Release/net10.0/LocalLlm.Benchmarks.dll --contention [--models tiny,small,1b]
+///     [--gen-tokens 128] [--reps 3] [--run-seconds 6] [--threads N] [--competitors 0,1,2] [--polling 0-100] [--fixed-threads]
+/// </summary>
+internal static class ContentionBenchmark
+{
+    private const int PromptTokens = 32;
+    private const double MinimumQuietRatio = 0.97;
+    private const double MaximumP90OverMedian = 1.15;
+    private const double MinimumContendedShare = 0.5;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        string[] models = BenchmarkSettings.Option(args, "--models", "tiny,small,1b").Split(',');
+        int tokens = Int(args, "--gen-tokens", 128);
+        int reps = Int(args, "--reps", 3);
+        TimeSpan runLimit = TimeSpan.FromSeconds(Int(args, "--run-seconds", 6));
+        int threads = Int(args, "--threads", CpuTopology.PhysicalCoreCount);
+        int polling = Int(args, "--polling", new LlamaContextOptions().ThreadPolling);
+        bool adapt = !args.Contains("--fixed-threads");
+        int[] competitorCounts = BenchmarkSettings.Option(args, "--competitors", "0,1,2").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
+        LlamaBackend.Initialize();
+        Console.WriteLine($"Steady decoding: {PromptTokens}-token prompt, up to {tokens} tokens per run (at most {runLimit.TotalSeconds:F0} s), {threads} threads (SDK: polling {polling}, {(adapt ? "adapting to load" : "fixed")}), greedy; {reps} runs per side, interleaved; {Environment.ProcessorCount} cores; load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        Console.WriteLine("Steps are token-to-token intervals over all runs. SDK = LlamaSession with its defaults; raw = llama.cpp's own loop, fixed threads.");
+        Console.WriteLine();
+        Console.WriteLine($"{"model",-6} {"competitors",11} {"side",-4} | {"tok/s",8} {"mean ms",8} {"median",8} {"p90",8} {"max",8} | {"p90/med",7} {"steps",6}");
+        var goals = new List<(string Goal, bool Passed)>();
+        foreach (string name in models)
+        {
+            using LlamaModel model = await LlamaModel.LoadAsync(ModelBenchmark.EnsureModel(name, null)).ConfigureAwait(false);
+            int[] prompt = ModelBenchmark.BuildPrompt(model.Tokenizer, PromptTokens);
+            var options = new LlamaContextOptions { ContextSize = 1024, ThreadCount = threads, ThreadPolling = polling, AdaptThreadsToLoad = adapt };
+            using var session = new LlamaSession(model, options);
+            using var raw = new RawGeneration(model, options);
+            var quiet = new Dictionary<string, StepSummary>();
+            foreach (int competitors in competitorCounts)
+            {
+                using Competitors running = Competitors.Start(competitors);
+
+                // One unmeasured run per side under the same load: the SDK's budget takes a quarter second to see it.
+                await RunSdkAsync(session, prompt, tokens, runLimit).ConfigureAwait(false);
+                await RunRawAsync(raw, prompt, tokens, runLimit).ConfigureAwait(false);
+                var sdkSteps = new List<double>();
+                var rawSteps = new List<double>();
+                for (int rep = 0; rep < reps; rep++)
+                {
+                    sdkSteps.AddRange(await RunSdkAsync(session, prompt, tokens, runLimit).ConfigureAwait(false));
+                    rawSteps.AddRange(await RunRawAsync(raw, prompt, tokens, runLimit).ConfigureAwait(false));
+                }
+
+                StepSummary sdk = StepSummary.Of(sdkSteps);
+                StepSummary rawSummary = StepSummary.Of(rawSteps);
+                Console.WriteLine(sdk.Row(name, competitors, "SDK"));
+                Console.WriteLine(rawSummary.Row(name, competitors, "raw"));
+                if (competitors == 0)
+                {
+                    quiet["SDK"] = sdk;
+                    quiet["raw"] = rawSummary;
+                    goals.Add(($"{name} quiet: SDK mean generation {sdk.TokensPerSecond / rawSummary.TokensPerSecond:F3} of raw (>= {MinimumQuietRatio})", sdk.TokensPerSecond >= MinimumQuietRatio * rawSummary.TokensPerSecond));
+                    goals.Add(($"{name} quiet: SDK p90 step {sdk.P90OverMedian:F2}x its median (<= {MaximumP90OverMedian})", sdk.P90OverMedian <= MaximumP90OverMedian));
+                }
+                else if (quiet.TryGetValue("SDK", out StepSummary? calm))
+                {
+                    double share = sdk.TokensPerSecond / calm.TokensPerSecond;
+                    double rawShare = rawSummary.TokensPerSecond / quiet["raw"].TokensPerSecond;
+                    string goal = $"{name} with {competitors} competitor{(competitors == 1 ? "" : "s")}: SDK keeps {share:F2} of its quiet rate (raw keeps {rawShare:F2})";
+                    goals.Add(competitors == 1 ? ($"{goal} (>= {MinimumContendedShare})", share >= MinimumContendedShare) : (goal, true));
+                }
+            }
+        }
+
+        Console.WriteLine();
+        foreach ((string goal, bool passed) in goals)
+        {
+            Console.WriteLine($"{(passed ? "PASS" : "FAIL")}  {goal}");
+        }
+
+        return goals.TrueForAll(g => g.Passed) ? 0 : 1;
+    }
+
+    private static async Task<List<double>> RunSdkAsync(LlamaSession session, int[] prompt, int tokens, TimeSpan limit)
+    {
+        session.Reset();
+        var stamps = new List<long>(tokens);
+        long deadline = Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency);
+        var options = new LlamaGenerationOptions { MaxTokens = tokens, Sampling = LlamaSamplingOptions.Greedy };
+        await foreach (LlamaGenerationUpdate update in session.StreamAsync(prompt, options).ConfigureAwait(false))
+        {
+            if (update.TokenId is not null)
+            {
+                stamps.Add(Stopwatch.GetTimestamp());
+                if (stamps[^1] > deadline)
+                {
+                    break;
+                }
+            }
+        }
+
+        return Steps(stamps);
+    }
+
+    // Off the session's loop thread, where the code after a finished stream continues until it awaits.
+    private static Task<List<double>> RunRawAsync(RawGeneration raw, int[] prompt, int tokens, TimeSpan limit) =>
+        Task.Factory.StartNew(
+            () =>
+            {
+                int[] generated = new int[tokens];
+                long[] stamps = new long[tokens];
+                long deadline = Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency);
+                RunMeasurement run = raw.Run(prompt, tokens, generated, stamps, deadline);
+                return Steps(stamps.Take(run.GeneratedTokens).ToList());
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+
+    private static List<double> Steps(List<long> stamps) =>
+        stamps.Zip(stamps.Skip(1), (a, b) => (b - a) * 1000.0 / Stopwatch.Frequency).ToList();
+
+    private static int Int(string[] args, string name, int fallback) =>
+        int.Parse(BenchmarkSettings.Option(args, name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+
+    /// <summary>Step times in milliseconds, summarised.</summary>
+    private sealed record StepSummary(int Steps, double TokensPerSecond, double Mean, double Median, double P90, double Max)
+    {
+        public double P90OverMedian => P90 / Median;
+
+        public static StepSummary Of(List<double> steps)
+        {
+            double[] sorted = [.. steps.Order()];
+            double Percentile(double fraction) => sorted.Length == 0 ? double.NaN : sorted[(int)Math.Round(fraction * (sorted.Length - 1))];
+            double mean = sorted.Length == 0 ? double.NaN : sorted.Average();
+            return new StepSummary(sorted.Length, 1000 / mean, mean, Percentile(0.5), Percentile(0.9), sorted.Length == 0 ? double.NaN : sorted[^1]);
+        }
+
+        public string Row(string model, int competitors, string side) =>
+            $"{model,-6} {competitors,11} {side,-4} | {TokensPerSecond,8:F1} {Mean,8:F2} {Median,8:F2} {P90,8:F2} {Max,8:F2} | {P90OverMedian,7:F2} {Steps,6}";
+    }
+
+    /// <summary>CPU-bound processes that spin until disposed.</summary>
+    private sealed class Competitors : IDisposable
+    {
+        private readonly List<Process> _processes;
+
+        private Competitors(List<Process> processes) => _processes = processes;
+
+        public static Competitors Start(int count)
+        {
+            var processes = new List<Process>();
+            for (int i = 0; i < count; i++)
+            {
+                processes.Add(Process.Start(new ProcessStartInfo("sh") { ArgumentList = { "-c", "while :; do :; done" } })!);
+            }
+
+            Thread.Sleep(count > 0 ? 300 : 0);
+            return new Competitors(processes);
+        }
+
+        public void Dispose()
+        {
+            foreach (Process process in _processes)
+            {
+                process.Kill();
+                process.WaitForExit();
+                process.Dispose();
+            }
+        }
+    }
+}
