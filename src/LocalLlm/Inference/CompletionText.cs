@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace LocalLlm;
 
 /// <summary>
@@ -20,6 +21,7 @@ internal sealed class CompletionText
     public bool Stopped => _stops.Stopped;
 
     /// <summary>Returns the text <paramref name="token"/> completes, using <paramref name="piece"/> as scratch space.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public string Append(int token, LlamaTokenizer tokenizer, Span<byte> piece)
     {
         // A reply format's markup tokens (e.g. <tool_call>) are special in some vocabularies: the parser needs their text.

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using System.Threading.Channels;
 using LocalLlm.Native;
@@ -90,6 +91,7 @@ internal sealed class GenerationRequest : IDisposable
     /// Samples the request's next token from its <see cref="OutputRow"/> of the context's last decode and queues its
     /// text; returns the finish reason when the request is done.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public LlamaFinishReason? SampleAndAccept(SafeLlamaContextHandle context, LlamaTokenizer tokenizer, Span<byte> piece, InferenceLoopThread delivery)
     {
         int row = OutputRow;

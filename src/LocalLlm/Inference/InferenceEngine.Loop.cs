@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using LocalLlm.Native;
 
 namespace LocalLlm;
@@ -39,6 +40,7 @@ internal sealed partial class InferenceEngine
     /// The loop. Returns early, touching nothing, when a caller's loop body held the thread so long that the loop
     /// moved to another thread (see <see cref="InferenceLoopThread"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Run()
     {
         Span<byte> piece = stackalloc byte[256];
@@ -108,6 +110,7 @@ internal sealed partial class InferenceEngine
         _loopThread.End();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Admit()
     {
         Span<bool> free = stackalloc bool[_slots.Length];
@@ -165,6 +168,7 @@ internal sealed partial class InferenceEngine
     }
 
     /// <summary>Cancelled requests leave at once, whether generating or waiting for a sequence.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RetireCancelled()
     {
         foreach (GenerationRequest? request in _slots)
@@ -201,6 +205,7 @@ internal sealed partial class InferenceEngine
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int BuildBatch()
     {
         _batch.Clear();
@@ -253,6 +258,7 @@ internal sealed partial class InferenceEngine
     }
 
     /// <summary>Decodes the batch, abortable while every request in it is cancelled; returns llama.cpp's status.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int Decode()
     {
         lock (_decodeGate)
@@ -285,6 +291,7 @@ internal sealed partial class InferenceEngine
     }
 
     /// <summary>After a successful decode: records what each sequence now holds, then samples every request that has a row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SampleAndAdvance(Span<byte> piece)
     {
         foreach (GenerationRequest request in _batchRequests)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using System.Threading.Channels;
 
@@ -89,6 +90,7 @@ internal sealed class InferenceLoopThread
     }
 
     /// <summary>Queues an update (and, when <paramref name="complete"/>, the end of the stream) for <see cref="Deliver"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Enqueue(object owner, ChannelWriter<LlamaGenerationUpdate> writer, LlamaGenerationUpdate? update, bool complete = false, Exception? error = null) =>
         _pending.Add(new Delivery(owner, writer, update, complete, error));
 
@@ -96,6 +98,7 @@ internal sealed class InferenceLoopThread
     /// Hands the queued updates to their callers, whose loop bodies may run inline here. Returns false when a body
     /// held this thread so long that the loop moved to another thread: the caller must then return at once.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Deliver()
     {
         while (true)

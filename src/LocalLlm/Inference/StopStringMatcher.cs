@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace LocalLlm;
@@ -23,6 +24,7 @@ internal sealed class StopStringMatcher
     public string? MatchedStop { get; private set; }
 
     /// <summary>Adds text; returns what can be emitted now (the text before any stop string, minus a held-back tail).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public string Append(ReadOnlySpan<char> text)
     {
         if (Stopped)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Text;
 using System.Diagnostics;
 using Microsoft.Win32.SafeHandles;
@@ -52,6 +53,7 @@ internal sealed class ThreadBudget
     public double OtherProcessesCores { get; private set; } = double.NaN;
 
     /// <summary>Looks at the machine when a quarter second has passed; returns true when the budget changed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Update()
     {
         long now = Stopwatch.GetTimestamp();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace LocalLlm;
@@ -12,6 +13,7 @@ internal sealed class Utf8TextAssembler
     private char[] _chars = new char[64];
 
     /// <summary>Appends a token's bytes; returns the characters they complete (possibly none).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReadOnlySpan<char> Append(ReadOnlySpan<byte> bytes)
     {
         int needed = _decoder.GetCharCount(bytes, flush: false);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 
 namespace LocalLlm.Native;
@@ -54,10 +55,12 @@ internal sealed unsafe class NativeSampler : IDisposable
     /// Samples a token from a batch row of the context's last decode (-1 for the last row) and records it in the
     /// samplers' history (penalties, grammar state).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Sample(SafeLlamaContextHandle context, int row) =>
         _grammar is null && _reasoningBudget is null ? _chain.Sample(context, row) : SampleAndAccept(context.GetLogits(row, _vocabularySize));
 
     /// <summary>Samples from one logit per token (id = index) and records the token.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int SampleAndAccept(ReadOnlySpan<float> logits)
     {
         int token = Select(logits, grammarFirst: false);
