@@ -120,14 +120,15 @@ internal static class BatchedBenchmark
 
 
     /// <summary>One context, B sequences: all prompts in one decode, then one decode of B tokens per step.</summary>
-    private sealed unsafe class RawBatchedLoop : IDisposable
+    /// <summary>The raw batched native loop: one context, one decode per step for every sequence, fixed threads.</summary>
+    internal sealed unsafe class RawBatchedLoop : IDisposable
     {
         private readonly LlamaModel _model;
         private readonly SafeLlamaContextHandle _context;
         private readonly int _sequences;
         private readonly NativeBatch _batch;
 
-        public RawBatchedLoop(LlamaModel model, int sequences)
+        public RawBatchedLoop(LlamaModel model, int sequences, int threads = Threads)
         {
             _model = model;
             _sequences = sequences;
@@ -137,13 +138,14 @@ internal static class BatchedBenchmark
             parameters.n_ubatch = 512;
             parameters.n_seq_max = (uint)sequences;
             parameters.kv_unified = 0;
-            parameters.n_threads = Threads;
-            parameters.n_threads_batch = Threads;
+            parameters.n_threads = threads;
+            parameters.n_threads_batch = threads;
             _context = SafeLlamaContextHandle.Create(model.Handle, parameters);
             _batch = new NativeBatch(512);
         }
 
-        public double Run(int[][] prompts, int tokens)
+        /// <summary>Generates up to <paramref name="tokens"/> per sequence, stopping early after <paramref name="deadline"/>; returns tokens/s.</summary>
+        public double Run(int[][] prompts, int tokens, long deadline = long.MaxValue)
         {
             NativeMethods.llama_memory_clear(NativeMethods.llama_get_memory(_context), true);
             var samplers = new SafeLlamaSamplerHandle[_sequences];
@@ -165,7 +167,7 @@ internal static class BatchedBenchmark
             }
 
             int generated = 0;
-            for (int step = 0; step < tokens; step++)
+            for (int step = 0; step < tokens && Stopwatch.GetTimestamp() < deadline; step++)
             {
                 _context.Decode(_batch);
                 var next = new int[_sequences];
