@@ -83,7 +83,7 @@ internal sealed partial class InferenceEngine : IDisposable
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <summary>For tests: the threads the context's single-token decodes use now.</summary>
-    public int DecodeThreadCount => NativeMethods.llama_n_threads(_context);
+    public int DecodeThreadCount => _context.ThreadCount;
 
     /// <summary>For tests: how many times a caller's loop body held the loop's thread past the stall limit.</summary>
     public int LoopMoves => _loopThread.Moves;

@@ -116,6 +116,9 @@ internal sealed partial class SafeLlamaContextHandle : SafeHandle
         }
     }
 
+    /// <summary>Gets how many threads single-token decodes use now.</summary>
+    public int ThreadCount => NativeMethods.llama_n_threads(this);
+
     /// <summary>Sets how many threads later decodes use (each at most its pool's size).</summary>
     public void SetThreadCounts(int threads, int batchThreads) => NativeMethods.llama_set_n_threads(this, threads, batchThreads);
 
