@@ -1,7 +1,5 @@
-using System.Runtime.CompilerServices;
-using System.Buffers.Text;
 using System.Diagnostics;
-using Microsoft.Win32.SafeHandles;
+using System.Runtime.CompilerServices;
 
 namespace LocalLlm;
 
@@ -19,7 +17,6 @@ namespace LocalLlm;
 /// </remarks>
 internal sealed class ThreadBudget
 {
-    private const int ClockTicksPerSecond = 100; // USER_HZ, 100 on every Linux the runtime supports
     private static readonly long CheckInterval = Stopwatch.Frequency / 4;
 
     private readonly int _threads;
@@ -63,7 +60,8 @@ internal sealed class ThreadBudget
         }
 
         _nextCheck = now + CheckInterval;
-        if (!TryReadTicks(out long busy, out long own))
+        _buffer ??= new byte[64 * 1024];
+        if (!ProcessorTicks.TryRead(_affinity, _buffer, out long busy, out long own))
         {
             return false;
         }
@@ -77,7 +75,8 @@ internal sealed class ThreadBudget
             return false;
         }
 
-        OtherProcessesCores = Math.Max(0, busyDelta - ownDelta) / (seconds * ClockTicksPerSecond);
+        OtherProcessesCores = Math.Max(0, busyDelta - ownDelta) / (seconds * ProcessorTicks.PerSecond);
+
         // Busy cores are counted where this process may run; a CPU quota can leave it fewer still.
         return Apply(Math.Min(Environment.ProcessorCount, FreeCores(_cores, OtherProcessesCores)));
     }
@@ -108,68 +107,6 @@ internal sealed class ThreadBudget
         return true;
     }
 
-    private bool TryReadTicks(out long busy, out long own)
-    {
-        busy = own = 0;
-        _buffer ??= new byte[64 * 1024];
-        try
-        {
-            // One "cpuN user nice system idle iowait irq softirq steal guest guest_nice" line per core (after the
-            // machine's "cpu" total): busy is everything but idle and iowait (guest time is counted in user already),
-            // summed over the cores this process may run on.
-            ReadOnlySpan<byte> stat = ReadStart("/proc/stat", _buffer);
-            foreach (Range lineRange in stat.Split((byte)'\n'))
-            {
-                ReadOnlySpan<byte> line = stat[lineRange];
-                if (!line.StartsWith("cpu"u8))
-                {
-                    break;
-                }
-
-                int space = line.IndexOf((byte)' ');
-                bool total = space == 3;
-                if (total != (_affinity is null)
-                    || (!total && !(Utf8Parser.TryParse(line[3..space], out int cpu, out _) && cpu < 64 && (_affinity!.Value & (1L << cpu)) != 0)))
-                {
-                    continue;
-                }
-
-                int field = 0;
-                foreach (Range range in line[space..].Split((byte)' '))
-                {
-                    if (!line[space..][range].IsEmpty && Utf8Parser.TryParse(line[space..][range], out long ticks, out _))
-                    {
-                        field++;
-                        busy += field is 4 or 5 or 9 or 10 ? 0 : ticks;
-                    }
-                }
-            }
-
-            // "pid (comm) state ... utime stime": the 14th and 15th fields, counted after the command's closing parenthesis.
-            ReadOnlySpan<byte> self = ReadStart("/proc/self/stat", _buffer);
-            self = self[(self.LastIndexOf((byte)')') + 2)..];
-            int selfField = 3;
-            foreach (Range range in self.Split((byte)' '))
-            {
-                if (selfField is 14 or 15 && Utf8Parser.TryParse(self[range], out long ticks, out _))
-                {
-                    own += ticks;
-                }
-
-                if (++selfField > 15)
-                {
-                    break;
-                }
-            }
-
-            return busy > 0;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>The cores this process may run on, as a bit mask, or null when they are not known (or more than 64).</summary>
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     private static long? ReadAffinity()
@@ -183,12 +120,5 @@ internal sealed class ThreadBudget
         {
             return null;
         }
-    }
-
-    private static ReadOnlySpan<byte> ReadStart(string path, Span<byte> buffer)
-    {
-        using SafeFileHandle file = File.OpenHandle(path);
-        int read = RandomAccess.Read(file, buffer, 0);
-        return buffer[..read];
     }
 }
