@@ -31,8 +31,6 @@ internal sealed partial class InferenceEngine : IDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly NativeBatch _batch;
-    private readonly SafeGgmlThreadPoolHandle? _threadPool;
-    private readonly SafeGgmlThreadPoolHandle? _batchThreadPool;
     private readonly ThreadBudget? _threadBudget;
     private int _disposed;
 
@@ -47,7 +45,7 @@ internal sealed partial class InferenceEngine : IDisposable
         string what = sequences == 1 ? $"a {settings.Context.ContextSize}-token context" : $"a {sequences}-sequence context";
         _context = SafeLlamaContextHandle.Create(model.Handle, settings.Context, _abort, $"{what} for '{model.Path}'");
         _logger = settings.Loop.LoggerFactory?.CreateLogger<LlamaScheduler>() ?? NullLogger<LlamaScheduler>.Instance;
-        (_threadPool, _batchThreadPool) = CreateThreadPools(settings);
+        AttachThreadPools(settings);
         if (settings.Loop.AdaptThreadsToLoad)
         {
             _threadBudget = new ThreadBudget(settings.Context.ThreadCount, settings.Context.BatchThreadCount);
@@ -273,8 +271,11 @@ internal sealed partial class InferenceEngine : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "A caller's loop body held the {Owner}'s thread for {HeldMs} ms (limit {LimitMs} ms); {Outcome}. Await instead of blocking inside 'await foreach'.")]
     private static partial void LogLoopStalled(ILogger logger, string owner, long heldMs, long limitMs, string outcome);
 
-    /// <summary>Gives the context persistent worker threads: one pool, or two when prompts and generation use different counts.</summary>
-    private (SafeGgmlThreadPoolHandle?, SafeGgmlThreadPoolHandle?) CreateThreadPools(InferenceEngineSettings settings)
+    /// <summary>
+    /// Gives the context persistent worker threads: one pool, or two when prompts and generation use different counts.
+    /// The context keeps them alive and frees them after itself.
+    /// </summary>
+    private void AttachThreadPools(InferenceEngineSettings settings)
     {
         SafeGgmlThreadPoolHandle? threads = null, batchThreads = null;
         try
@@ -284,15 +285,17 @@ internal sealed partial class InferenceEngine : IDisposable
                 ? threads
                 : SafeGgmlThreadPoolHandle.Create(settings.Context.BatchThreadCount, settings.Loop.ThreadPolling);
             _context.AttachThreadPools(threads, batchThreads);
-            return (threads, batchThreads);
         }
         catch (Exception ex) when (ex is LlamaException or EntryPointNotFoundException)
         {
             // A backend without CPU threadpools still decodes, with llama.cpp's threads made per decode.
+            LogNoThreadPool(_logger, ex.Message);
+        }
+        finally
+        {
+            // The context holds references of its own; these release the engine's.
             threads?.Dispose();
             batchThreads?.Dispose();
-            LogNoThreadPool(_logger, ex.Message);
-            return (null, null);
         }
     }
 
@@ -306,8 +309,6 @@ internal sealed partial class InferenceEngine : IDisposable
     {
         _batch.Dispose();
         _context.Dispose();
-        _threadPool?.Dispose();
-        _batchThreadPool?.Dispose();
         _abort.Dispose();
         _shutdown.Dispose();
     }

@@ -17,9 +17,6 @@ internal sealed unsafe class SafeGgmlThreadPoolHandle : SafeHandle
 
     public override bool IsInvalid => handle == nint.Zero;
 
-    /// <summary>Gets the most threads a decode on this pool may use.</summary>
-    public int ThreadCount { get; private init; }
-
     /// <summary>
     /// Creates a pool of <paramref name="threadCount"/> threads (the decoding thread counts as one) that spin for new
     /// work at <paramref name="polling"/> (0 = sleep at once, 100 = spin longest) before sleeping.
@@ -36,7 +33,7 @@ internal sealed unsafe class SafeGgmlThreadPoolHandle : SafeHandle
         ggml_threadpool_params parameters;
         NativeMethods.ggml_threadpool_params_init(&parameters, threadCount);
         parameters.poll = (uint)polling;
-        var pool = new SafeGgmlThreadPoolHandle { ThreadCount = threadCount };
+        var pool = new SafeGgmlThreadPoolHandle();
         pool.SetHandle(create(&parameters));
         if (pool.IsInvalid)
         {

@@ -87,7 +87,8 @@ internal sealed partial class SafeLlamaContextHandle : SafeHandle
 
     /// <summary>
     /// Runs every later decode on <paramref name="threadPool"/> (single-token decodes) and <paramref name="batchThreadPool"/>
-    /// (the rest); the context keeps both alive until it is freed.
+    /// (the rest); the context holds a reference to each, so they stay alive until it is freed even when their owner
+    /// disposes them.
     /// </summary>
     public void AttachThreadPools(SafeGgmlThreadPoolHandle threadPool, SafeGgmlThreadPoolHandle batchThreadPool)
     {

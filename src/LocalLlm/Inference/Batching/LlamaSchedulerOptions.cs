@@ -44,20 +44,10 @@ public sealed class LlamaSchedulerOptions
     /// <summary>Gets or sets the threads used. Default: null, the number of physical cores.</summary>
     public int? ThreadCount { get; set; }
 
-    /// <summary>
-    /// Gets or sets how long llama.cpp's worker threads spin for the next decode before they sleep, from 0 (sleep at
-    /// once) to 100 (spin longest). The workers live as long as the context, in a persistent threadpool. Default: 0:
-    /// idle workers leave the cores to other work (spinning ones slowed another loop in the same process 6x). A higher
-    /// value saves each decode the workers' wake-up, which shows only where a token takes about a millisecond.
-    /// </summary>
+    /// <inheritdoc cref="LlamaContextOptions.ThreadPolling"/>
     public int ThreadPolling { get; set; }
 
-    /// <summary>
-    /// Gets or sets whether the scheduler's decodes use fewer threads while other processes keep cores busy (Linux: read from
-    /// <c>/proc</c> every quarter second). llama.cpp's workers spin at a barrier after every step of the computation,
-    /// so one thread more than the free cores makes generation 30-100x slower; with this on, a busy machine costs a
-    /// share of the speed instead. Default: true.
-    /// </summary>
+    /// <inheritdoc cref="LlamaContextOptions.AdaptThreadsToLoad"/>
     public bool AdaptThreadsToLoad { get; set; } = true;
 
     /// <summary>Gets or sets the seed used when a request's sampling leaves the seed random. Default: null (random).</summary>
