@@ -89,28 +89,13 @@ string Option(string name, string fallback) => Array.IndexOf(args, name) is int 
 
 (string Outcome, string Detail) RunChild(string[] probe, TimeSpan timeout)
 {
-    var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-    info.ArgumentList.Add(typeof(ModelMutator).Assembly.Location);
-    foreach (string argument in probe)
+    ChildRun child = ChildRun.Start(typeof(ModelMutator).Assembly.Location, probe, timeout);
+    return (child.Exited, child.ExitCode) switch
     {
-        info.ArgumentList.Add(argument);
-    }
-
-    using Process child = Process.Start(info)!;
-    Task<string> error = child.StandardError.ReadToEndAsync();
-    Task<string> output = child.StandardOutput.ReadToEndAsync();
-    if (!child.WaitForExit(timeout))
-    {
-        child.Kill(entireProcessTree: true);
-        return ("hung", $"(no exit within {timeout.TotalSeconds:F0} s)");
-    }
-
-    string lastLine = error.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? string.Empty;
-    return child.ExitCode switch
-    {
-        Probe.Ran => ("ran", string.Empty),
-        Probe.Refused => ("refused", lastLine),
-        Probe.UnexpectedException => ("threw an unexpected exception", lastLine),
-        _ => ($"crashed (exit {child.ExitCode})", lastLine),
+        (false, _) => ("hung", $"(no exit within {timeout.TotalSeconds:F0} s)"),
+        (_, Probe.Ran) => ("ran", string.Empty),
+        (_, Probe.Refused) => ("refused", child.LastErrorLine),
+        (_, Probe.UnexpectedException) => ("threw an unexpected exception", child.LastErrorLine),
+        _ => ($"crashed (exit {child.ExitCode})", child.LastErrorLine),
     };
 }

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using LocalLlm.FuzzTarget;
 
 namespace LocalLlm.Tests.Models;
 
@@ -14,24 +14,11 @@ public sealed class ModelFuzzTests
     [Test]
     public void AHundredHostileCases_EachRunOrAreRefused_NoneCrashesHangsOrThrowsUnexpectedly()
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in new[] { TestEnvironment.FuzzTargetPath, "--fuzz", "--cases", "100", "--seed", "20261202", "--timeout", "30" })
-        {
-            info.ArgumentList.Add(argument);
-        }
+        ChildRun fuzzer = ChildRun.Start(TestEnvironment.FuzzTargetPath, ["--fuzz", "--cases", "100", "--seed", "20261202", "--timeout", "30"], TimeSpan.FromMinutes(3.5));
 
-        using Process fuzzer = Process.Start(info)!;
-        Task<string> output = fuzzer.StandardOutput.ReadToEndAsync();
-        Task<string> error = fuzzer.StandardError.ReadToEndAsync();
-        bool exited = fuzzer.WaitForExit(TimeSpan.FromMinutes(3.5));
-        if (!exited)
-        {
-            fuzzer.Kill(entireProcessTree: true);
-        }
-
-        TestContext.Out.WriteLine(output.Result);
-        Assert.That(exited, Is.True, "the fuzzer finished");
-        Assert.That(fuzzer.ExitCode, Is.Zero, $"a hostile case crashed, hung or threw an unexpected exception:\n{output.Result}\n{error.Result}");
-        Assert.That(output.Result, Does.Contain("100 cases"));
+        TestContext.Out.WriteLine(fuzzer.Output);
+        Assert.That(fuzzer.Exited, Is.True, "the fuzzer finished");
+        Assert.That(fuzzer.ExitCode, Is.Zero, $"a hostile case crashed, hung or threw an unexpected exception:\n{fuzzer.Output}\n{fuzzer.Error}");
+        Assert.That(fuzzer.Output, Does.Contain("100 cases"));
     }
 }
