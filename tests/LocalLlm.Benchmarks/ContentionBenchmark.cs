@@ -211,9 +211,8 @@ internal static class ContentionBenchmark
         public static StepSummary Of(List<double> steps)
         {
             double[] sorted = [.. steps.Order()];
-            double Percentile(double fraction) => sorted.Length == 0 ? double.NaN : sorted[(int)Math.Round(fraction * (sorted.Length - 1))];
             double mean = sorted.Length == 0 ? double.NaN : sorted.Average();
-            return new StepSummary(sorted.Length, 1000 / mean, mean, Percentile(0.5), Percentile(0.9), sorted.Length == 0 ? double.NaN : sorted[^1]);
+            return new StepSummary(sorted.Length, 1000 / mean, mean, Statistics.Percentile(sorted, 0.5), Statistics.Percentile(sorted, 0.9), sorted.Length == 0 ? double.NaN : sorted[^1]);
         }
 
         public string Row(string model, int competitors, string side) =>

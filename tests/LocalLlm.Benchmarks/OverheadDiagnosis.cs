@@ -98,14 +98,13 @@ internal static class OverheadDiagnosis
             double step = Statistics.Median(results[v].Select(r => r.MedianStepMicroseconds));
             double bytes = Statistics.Median(results[v].Select(r => r.AllocatedBytesPerToken));
             double[] sorted = [.. steps[v].Order()];
-            double p50 = Percentile(sorted, 0.5);
+            double p50 = Statistics.Percentile(sorted, 0.5);
             log.WriteLine(
                 $"{Variants[v],-62} {perToken,9:F1} {perToken - baseline,9:F1} {step,9:F1} {step - baselineStep,9:F1} {bytes,8:F0} | " +
-                $"{"",11} {Percentile(sorted, 0.1),7:F0} {p50,7:F0} {Percentile(sorted, 0.9),7:F0} {Percentile(sorted, 0.99),7:F0} {sorted[^1],7:F0} {sorted.Count(x => x > 2 * p50),7}");
+                $"{"",11} {Statistics.Percentile(sorted, 0.1),7:F0} {p50,7:F0} {Statistics.Percentile(sorted, 0.9),7:F0} {Statistics.Percentile(sorted, 0.99),7:F0} {sorted[^1],7:F0} {sorted.Count(x => x > 2 * p50),7}");
         }
     }
 
-    private static double Percentile(double[] sorted, double fraction) => sorted[(int)Math.Round(fraction * (sorted.Length - 1))];
 
     /// <summary>What the abort callback reads, as LlamaSession's does: one volatile flag behind a GCHandle.</summary>
     private sealed class AbortFlag
