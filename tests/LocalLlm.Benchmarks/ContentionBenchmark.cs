@@ -49,9 +49,16 @@ internal static class ContentionBenchmark
             {
                 using Competitors running = Competitors.Start(competitors);
 
-                // One unmeasured run per side under the same load: the SDK's budget takes a quarter second to see it.
-                await RunSdkAsync(session, prompt, tokens, runLimit).ConfigureAwait(false);
-                await RunRawAsync(raw, prompt, tokens, runLimit).ConfigureAwait(false);
+                // Unmeasured runs per side under the same load, for at least a second: the SDK's budget takes a quarter
+                // second to see the load, and .NET's tiered JIT recompiles hot methods on a background thread (holding a
+                // core) during the first second or so of a loop's life. Steady state is what the goals are about.
+                long warmUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
+                do
+                {
+                    await RunSdkAsync(session, prompt, tokens, runLimit).ConfigureAwait(false);
+                    await RunRawAsync(raw, prompt, tokens, runLimit).ConfigureAwait(false);
+                }
+                while (Stopwatch.GetTimestamp() < warmUntil);
                 var sdkSteps = new List<double>();
                 var rawSteps = new List<double>();
                 for (int rep = 0; rep < reps; rep++)

@@ -12,7 +12,7 @@ internal static class ChatOptionsMapper
 {
     /// <summary>The <see cref="ChatOptions.AdditionalProperties"/> keys understood, as llama.cpp's server names them.</summary>
     public static readonly IReadOnlyList<string> AdditionalPropertyNames =
-        ["min_p", "typical_p", "top_n_sigma", "repeat_penalty", "repeat_last_n", "xtc_probability", "xtc_threshold", "dry_multiplier", "mirostat", "mirostat_tau", "mirostat_eta", "grammar", "logit_bias", "chat_template_kwargs", "reasoning_budget_tokens"];
+        ["min_p", "typical_p", "top_n_sigma", "repeat_penalty", "repeat_last_n", "xtc_probability", "xtc_threshold", "dry_multiplier", "mirostat", "mirostat_tau", "mirostat_eta", "grammar", "logit_bias", "chat_template_kwargs", "reasoning_budget_tokens", "logprobs", "top_logprobs"];
 
     public static LlamaGenerationOptions Map(ChatOptions? options, int defaultMaxTokens)
     {
@@ -69,7 +69,7 @@ internal static class ChatOptionsMapper
             sampling.PresencePenalty(presence);
         }
 
-        ApplyAdditionalProperties(options.AdditionalProperties, sampling, out string? grammar);
+        ApplyAdditionalProperties(options.AdditionalProperties, sampling, generation, out string? grammar);
         // A JSON response format's grammar comes from the chat template's reply format (ChatRequestMapper), not from here.
         if (grammar is not null)
         {
@@ -80,7 +80,7 @@ internal static class ChatOptionsMapper
         return generation;
     }
 
-    private static void ApplyAdditionalProperties(AdditionalPropertiesDictionary? properties, LlamaSamplingBuilder sampling, out string? grammar)
+    private static void ApplyAdditionalProperties(AdditionalPropertiesDictionary? properties, LlamaSamplingBuilder sampling, LlamaGenerationOptions generation, out string? grammar)
     {
         grammar = null;
         if (properties is null)
@@ -106,6 +106,11 @@ internal static class ChatOptionsMapper
                         properties.TryGetValue("mirostat_eta", out object? eta) ? Single("mirostat_eta", eta) : 0.1f);
                     break;
                 case "logit_bias": ApplyLogitBias(sampling, value); break;
+                case "logprobs": generation.LogProbabilities = value is true or JsonElement { ValueKind: JsonValueKind.True }; break;
+                case "top_logprobs":
+                    generation.LogProbabilities = true;
+                    generation.TopLogProbabilities = (int)Single(key, value) is var top and >= 0 and <= 20 ? top : throw new ArgumentOutOfRangeException(key, value, $"top_logprobs must be between 0 and 20, but was {value}.");
+                    break;
                 case "grammar": grammar = value as string ?? (value is JsonElement { ValueKind: JsonValueKind.String } json ? json.GetString() : null) ?? throw new ArgumentException($"The 'grammar' property must be a GBNF string, but was {value?.GetType().Name ?? "null"}.", key); break;
                 default: break; // Settings for other providers pass through untouched, as in other IChatClient implementations.
             }

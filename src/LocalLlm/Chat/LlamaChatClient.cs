@@ -25,7 +25,10 @@ namespace LocalLlm;
 /// stop sequences and maximum output tokens. llama-specific settings go in <see cref="ChatOptions.AdditionalProperties"/>
 /// under llama.cpp server's names (<c>min_p</c>, <c>typical_p</c>, <c>top_n_sigma</c>, <c>repeat_penalty</c>,
 /// <c>repeat_last_n</c>, <c>xtc_probability</c>, <c>xtc_threshold</c>, <c>dry_multiplier</c>, <c>mirostat</c>,
-/// <c>mirostat_tau</c>, <c>mirostat_eta</c>, <c>grammar</c>, <c>chat_template_kwargs</c>, <c>reasoning_budget_tokens</c>).
+/// <c>mirostat_tau</c>, <c>mirostat_eta</c>, <c>grammar</c>, <c>chat_template_kwargs</c>, <c>reasoning_budget_tokens</c>,
+/// <c>logprobs</c>, <c>top_logprobs</c>). With <c>logprobs</c> set, each update carries the tokens it was made from
+/// in its <see cref="ChatResponseUpdate.AdditionalProperties"/> under <c>logprobs</c>: an
+/// <c>IReadOnlyList&lt;LlamaGenerationUpdate&gt;</c>, one per token with its log-probability and its top alternatives.
 /// </para>
 /// <para>
 /// Streaming: answer text arrives as <see cref="TextContent"/> as it is generated, reasoning as
@@ -164,6 +167,32 @@ public sealed partial class LlamaChatClient : IChatClient
         }
     }
 
+    /// <summary>
+    /// Streams a plain completion of <paramref name="prompt"/> (no template) on the client's own context, so an
+    /// OpenAI-compatible server's legacy completions share the chat requests' sequences, batching and queue.
+    /// </summary>
+    internal async IAsyncEnumerable<LlamaGenerationUpdate> StreamCompletionAsync(int[] prompt, LlamaGenerationOptions generation, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        InferenceEngine engine = _engine!;
+        var request = new GenerationRequest(engine.FitPrompt(prompt, generation), generation, cancellationToken);
+        await foreach (LlamaGenerationUpdate update in engine.StreamAsync(request, cancellationToken).ConfigureAwait(false))
+        {
+            yield return update;
+        }
+    }
+
+    /// <summary>Gets the model once it has loaded, loading it on first use.</summary>
+    internal async ValueTask<LlamaModel> GetModelAsync(CancellationToken cancellationToken)
+    {
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        return _model!;
+    }
+
+    /// <summary>Gets the sequence context size and sequence count, or null before the model has loaded.</summary>
+    internal (int SequenceContextSize, int Sequences)? ContextShape => _engine is { } engine ? (engine.SequenceContextSize, _options.ParallelSequences) : null;
+
     private async IAsyncEnumerable<ChatResponseUpdate> ToChatUpdates(ChatTurn turn, IAsyncEnumerable<LlamaGenerationUpdate> updates, bool returnReasoning)
     {
         string responseId = Guid.NewGuid().ToString("N");
@@ -171,8 +200,14 @@ public sealed partial class LlamaChatClient : IChatClient
         DateTimeOffset created = DateTimeOffset.UtcNow;
         ChatReplyParser parser = turn.Parser;
         int reasoningTokens = 0;
+        List<LlamaGenerationUpdate>? tokens = turn.Generation.LogProbabilities ? [] : null;
         await foreach (LlamaGenerationUpdate update in updates.ConfigureAwait(false))
         {
+            if (tokens is not null && update.TokenId is not null)
+            {
+                tokens.Add(update);
+            }
+
             bool wasReasoning = parser.InReasoning;
             ChatReplyDelta delta = parser.Append(update.Text);
             if (update.FinishReason is null && update.Text.Length > 0 && (wasReasoning || parser.InReasoning))
@@ -186,6 +221,7 @@ public sealed partial class LlamaChatClient : IChatClient
             {
                 if (chatUpdate.Contents.Count > 0)
                 {
+                    TakeTokens(chatUpdate, ref tokens);
                     yield return chatUpdate;
                 }
 
@@ -216,7 +252,18 @@ public sealed partial class LlamaChatClient : IChatClient
                 CachedInputTokenCount = update.Usage.CachedPromptTokens,
                 ReasoningTokenCount = reasoningTokens,
             }));
+            TakeTokens(chatUpdate, ref tokens);
             yield return chatUpdate;
+        }
+    }
+
+    // The tokens (with their log-probabilities) behind an update's text travel with it; the list starts afresh.
+    private static void TakeTokens(ChatResponseUpdate update, ref List<LlamaGenerationUpdate>? tokens)
+    {
+        if (tokens is { Count: > 0 })
+        {
+            (update.AdditionalProperties ??= [])["logprobs"] = tokens;
+            tokens = [];
         }
     }
 
@@ -256,6 +303,8 @@ public sealed partial class LlamaChatClient : IChatClient
                 static () => new ObjectDisposedException(nameof(LlamaChatClient), "The chat client was disposed while the request was in progress."));
             settings.Loop.ReusePromptCache = true; // the next turn of a conversation evaluates only its new messages
             settings.Loop.LoggerFactory = _loggerFactory;
+            settings.Loop.MaxQueuedRequests = _options.MaxQueuedRequests;
+            settings.Loop.QueueFullBehavior = _options.QueueFullBehavior;
             _engine = new InferenceEngine(model, settings);
             Volatile.Write(ref _template, template);
         }

@@ -52,12 +52,34 @@ public sealed class LlamaChatClientOptions
     /// <summary>Gets or sets the model id reported in responses and metadata. Default: null, the model's file name.</summary>
     public string? ModelId { get; set; }
 
+    /// <summary>
+    /// Gets or sets how many requests may wait for a free sequence beyond the <see cref="ParallelSequences"/> that
+    /// generate. Default: 64.
+    /// </summary>
+    public int MaxQueuedRequests { get; set; } = 64;
+
+    /// <summary>
+    /// Gets or sets what a request does when <see cref="MaxQueuedRequests"/> are already waiting: wait for room, or fail
+    /// at once with <see cref="LlamaQueueFullException"/> (what a server answering 429 wants). Default: <see cref="LlamaQueueFullBehavior.Wait"/>.
+    /// </summary>
+    public LlamaQueueFullBehavior QueueFullBehavior { get; set; } = LlamaQueueFullBehavior.Wait;
+
     internal void Validate()
     {
         Context.Validate();
         if (ParallelSequences is < 1 or > 256)
         {
             throw new ArgumentOutOfRangeException(nameof(ParallelSequences), ParallelSequences, $"ParallelSequences must be between 1 and 256, but was {ParallelSequences}.");
+        }
+
+        if (MaxQueuedRequests is < 1 or > 1 << 20)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxQueuedRequests), MaxQueuedRequests, $"MaxQueuedRequests must be between 1 and 1048576, but was {MaxQueuedRequests}.");
+        }
+
+        if (!Enum.IsDefined(QueueFullBehavior))
+        {
+            throw new ArgumentOutOfRangeException(nameof(QueueFullBehavior), QueueFullBehavior, $"QueueFullBehavior {QueueFullBehavior} is not a defined {nameof(LlamaQueueFullBehavior)}.");
         }
 
         if (ReasoningBudget is < 0)

@@ -72,6 +72,13 @@ public sealed class LocalLlmOptions
     [Range(1, 256)]
     public int ParallelSequences { get; set; } = 1;
 
+    /// <summary>Gets or sets how many chat requests may wait beyond <see cref="ParallelSequences"/>. Default: 64.</summary>
+    [Range(1, 1 << 20)]
+    public int MaxQueuedRequests { get; set; } = 64;
+
+    /// <summary>Gets or sets what a chat request does when the queue is full: wait, or fail with <see cref="LlamaQueueFullException"/>. Default: wait.</summary>
+    public LlamaQueueFullBehavior QueueFullBehavior { get; set; } = LlamaQueueFullBehavior.Wait;
+
     /// <summary>Gets or sets a value indicating whether the model loads while the host starts rather than on first use. Default: false.</summary>
     public bool WarmUp { get; set; }
 
@@ -96,5 +103,7 @@ public sealed class LocalLlmOptions
         HistoryPolicy = HistoryPolicy,
         DefaultMaxOutputTokens = DefaultMaxOutputTokens,
         ParallelSequences = ParallelSequences,
+        MaxQueuedRequests = MaxQueuedRequests,
+        QueueFullBehavior = QueueFullBehavior,
     };
 }

@@ -32,6 +32,8 @@ internal sealed class LocalLlmOptionsValidator(ILoggerFactory? loggerFactory = n
         }
 
         Check(failures, prefix, nameof(LocalLlmOptions.ParallelSequences), options.ParallelSequences, options.ParallelSequences is >= 1 and <= 256, "must be between 1 and 256");
+        Check(failures, prefix, nameof(LocalLlmOptions.MaxQueuedRequests), options.MaxQueuedRequests, options.MaxQueuedRequests is >= 1 and <= 1 << 20, "must be between 1 and 1048576");
+        Check(failures, prefix, nameof(LocalLlmOptions.QueueFullBehavior), options.QueueFullBehavior, Enum.IsDefined(options.QueueFullBehavior), $"is not a defined {nameof(LlamaQueueFullBehavior)}");
         Check(failures, prefix, nameof(LocalLlmOptions.DefaultMaxOutputTokens), options.DefaultMaxOutputTokens, options.DefaultMaxOutputTokens >= 1, "must be at least 1");
         Check(failures, prefix, nameof(LocalLlmOptions.HistoryPolicy), options.HistoryPolicy, Enum.IsDefined(options.HistoryPolicy), $"is not a defined {nameof(LlamaChatHistoryPolicy)}");
         if (options.ChatTemplate is { } template && !BuiltInTemplateNames(options).Contains(template, StringComparer.Ordinal))

@@ -145,6 +145,7 @@ internal sealed class GenerationRequest : IDisposable
             TimeToFirstToken = _generationStart == 0 ? null : Stopwatch.GetElapsedTime(_enqueued, _generationStart),
         };
         FinishReason = reason;
+        LlamaMetrics.RequestFinished(reason switch { LlamaFinishReason.Stop => "stop", LlamaFinishReason.Length => "length", LlamaFinishReason.Cancelled => "cancelled", _ => "contextfull" }, Usage);
         delivery.Enqueue(this, Updates.Writer, new LlamaGenerationUpdate { Text = rest, FinishReason = reason, Usage = Usage }, complete: true);
     }
 
@@ -154,6 +155,8 @@ internal sealed class GenerationRequest : IDisposable
         {
             FinishReason = LlamaFinishReason.Cancelled;
         }
+
+        LlamaMetrics.RequestFinished(exception is OperationCanceledException ? "cancelled" : "error", usage: null);
 
         delivery.Enqueue(this, Updates.Writer, update: null, complete: true, exception);
     }

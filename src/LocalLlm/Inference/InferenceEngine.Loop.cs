@@ -162,6 +162,7 @@ internal sealed partial class InferenceEngine
 
             GenerationRequest next = _waiting[0];
             _waiting.RemoveAt(0);
+            LlamaMetrics.RequestDequeued();
             _queueCapacity.Release();
             return next;
         }
@@ -197,6 +198,7 @@ internal sealed partial class InferenceEngine
                 if (match(request))
                 {
                     _waiting.RemoveAt(i);
+                    LlamaMetrics.RequestDequeued();
                     _queueCapacity.Release();
                     request.Fail(error(request), _loopThread);
                     request.Dispose();

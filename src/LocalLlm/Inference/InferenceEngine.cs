@@ -147,6 +147,7 @@ internal sealed partial class InferenceEngine : IDisposable
             }
 
             _waiting.Add(request);
+            LlamaMetrics.RequestQueued();
         }
 
         Signal();

@@ -1,0 +1,293 @@
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.AI;
+
+namespace LocalLlm.Server;
+
+/// <summary>
+/// <c>POST /v1/completions</c>, OpenAI's legacy text completion: the prompt as written (no template), continued on the
+/// chat client's own context, so completions and chats share its sequences, batching and queue.
+/// </summary>
+internal static class CompletionsEndpoint
+{
+    /// <summary>OpenAI's default length for a legacy completion.</summary>
+    private const int DefaultMaxTokens = 16;
+
+    public static async Task HandleAsync(HttpContext context, ServedModel served, CancellationToken cancellationToken)
+    {
+        using JsonDocument body = await OpenAiHttp.ReadJsonAsync(context.Request, cancellationToken).ConfigureAwait(false);
+        var request = new RequestObject(body.RootElement, string.Empty);
+        ChatCompletionRequestReader.CheckModel(request, served.Id);
+        LlamaModel model = await served.GetModelAsync(cancellationToken).ConfigureAwait(false);
+        List<(int[] Tokens, string Text)> prompts = ReadPrompts(request, model.Tokenizer);
+        if (request.TryGet("suffix", out _))
+        {
+            throw OpenAiRequestException.BadRequest("suffix", "'suffix' (fill-in-the-middle) is not supported by this server.");
+        }
+
+        var options = new ChatOptions();
+        ChatCompletionRequestReader.ReadSampling(request, options);
+        int logprobs = (int)(request.Integer("logprobs", 0, 20) ?? -1);
+        LlamaGenerationOptions generation = ChatOptionsMapper.Map(options, DefaultMaxTokens);
+        generation.LogProbabilities = logprobs >= 0;
+        generation.TopLogProbabilities = Math.Max(logprobs, 0);
+        int n = (int)(request.Integer("n", 1, 16) ?? 1);
+        bool echo = request.Boolean("echo") ?? false;
+        bool stream = request.Boolean("stream") ?? false;
+        bool includeUsage = request.Object("stream_options")?.Boolean("include_usage") ?? false;
+
+        var completion = new TextCompletion(served.Id, prompts.Count * n, n, model.Tokenizer, logprobs >= 0);
+        var events = Channel.CreateUnbounded<(int Choice, LlamaGenerationUpdate? Update, Exception? Error)>(new UnboundedChannelOptions { SingleReader = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task[] pumps = [.. Enumerable.Range(0, prompts.Count * n).Select(choice => PumpAsync(served.Chat, prompts[choice / n].Tokens, generation, choice, events.Writer, stop.Token))];
+        _ = Task.WhenAll(pumps).ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
+        try
+        {
+            bool started = false;
+            await foreach ((int choice, LlamaGenerationUpdate? update, Exception? error) in events.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                if (error is not null)
+                {
+                    throw error;
+                }
+
+                if (stream && !started)
+                {
+                    await OpenAiHttp.StartEventStreamAsync(context.Response, cancellationToken).ConfigureAwait(false);
+                    if (echo)
+                    {
+                        for (int i = 0; i < prompts.Count * n; i++)
+                        {
+                            string echoed = prompts[i / n].Text;
+                            int index = i;
+                            await OpenAiHttp.WriteEventAsync(context.Response, writer => completion.WriteChunk(writer, index, echoed, null, null), cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+                }
+
+                started = true;
+                completion.Accumulate(choice, update!);
+                if (stream && (update!.Text.Length > 0 || update.FinishReason is not null || logprobs >= 0))
+                {
+                    await OpenAiHttp.WriteEventAsync(context.Response, writer => completion.WriteChunk(writer, choice, update.Text, update.TokenId is null ? null : update, update.FinishReason), cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!stream)
+            {
+                await OpenAiHttp.WriteJsonAsync(context.Response, writer => completion.WriteCompletion(writer, echo ? i => prompts[i / n].Text : null), cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            if (includeUsage)
+            {
+                await OpenAiHttp.WriteEventAsync(context.Response, completion.WriteUsageChunk, cancellationToken).ConfigureAwait(false);
+            }
+
+            await OpenAiHttp.WriteDoneAsync(context.Response, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(pumps).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The prompt: a string, an array of strings, an array of token ids, or an array of those.</summary>
+    private static List<(int[] Tokens, string Text)> ReadPrompts(RequestObject request, LlamaTokenizer tokenizer)
+    {
+        if (!request.TryGet("prompt", out JsonElement prompt))
+        {
+            throw OpenAiRequestException.BadRequest("prompt", "'prompt' is required.");
+        }
+
+        var prompts = new List<(int[], string)>();
+        if (prompt.ValueKind == JsonValueKind.String)
+        {
+            prompts.Add(FromText(prompt.GetString()!, tokenizer, "prompt"));
+        }
+        else if (prompt.ValueKind == JsonValueKind.Array && prompt.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number))
+        {
+            prompts.Add(FromTokens(prompt, tokenizer, "prompt"));
+        }
+        else if (prompt.ValueKind == JsonValueKind.Array)
+        {
+            int index = 0;
+            foreach (JsonElement item in prompt.EnumerateArray())
+            {
+                string path = $"prompt[{index++}]";
+                prompts.Add(item.ValueKind switch
+                {
+                    JsonValueKind.String => FromText(item.GetString()!, tokenizer, path),
+                    JsonValueKind.Array => FromTokens(item, tokenizer, path),
+                    _ => throw OpenAiRequestException.BadRequest(path, $"'{path}' must be a string or an array of token ids, but was {RequestObject.Describe(item)}."),
+                });
+            }
+        }
+        else
+        {
+            throw OpenAiRequestException.BadRequest("prompt", $"'prompt' must be a string, an array of strings or an array of token ids, but was {RequestObject.Describe(prompt)}.");
+        }
+
+        return prompts.Count is > 0 and <= 16
+            ? prompts
+            : throw OpenAiRequestException.BadRequest("prompt", $"'prompt' must hold between 1 and 16 prompts, but held {prompts.Count}.");
+    }
+
+    private static (int[], string) FromText(string text, LlamaTokenizer tokenizer, string path)
+    {
+        int[] tokens = tokenizer.Tokenize(text, addSpecial: true, parseSpecial: true);
+        return tokens.Length > 0 ? (tokens, text) : throw OpenAiRequestException.BadRequest(path, $"'{path}' is empty.");
+    }
+
+    private static (int[], string) FromTokens(JsonElement array, LlamaTokenizer tokenizer, string path)
+    {
+        var tokens = new List<int>();
+        foreach (JsonElement token in array.EnumerateArray())
+        {
+            tokens.Add(token.ValueKind == JsonValueKind.Number && token.TryGetInt32(out int id) && id >= 0 && id < tokenizer.VocabularySize
+                ? id
+                : throw OpenAiRequestException.BadRequest(path, $"'{path}' holds {token.GetRawText()}, which is not a token id of this model (0 to {tokenizer.VocabularySize - 1})."));
+        }
+
+        return tokens.Count > 0 ? ([.. tokens], tokenizer.Detokenize(tokens.ToArray())) : throw OpenAiRequestException.BadRequest(path, $"'{path}' is empty.");
+    }
+
+    private static async Task PumpAsync(LlamaChatClient chat, int[] prompt, LlamaGenerationOptions generation, int choice, ChannelWriter<(int, LlamaGenerationUpdate?, Exception?)> events, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        try
+        {
+            await foreach (LlamaGenerationUpdate update in chat.StreamCompletionAsync(prompt, generation, cancellationToken).ConfigureAwait(false))
+            {
+                events.TryWrite((choice, update, null));
+            }
+        }
+        catch (Exception ex)
+        {
+            events.TryWrite((choice, null, ex));
+        }
+    }
+
+    /// <summary>One legacy completion being assembled.</summary>
+    private sealed class TextCompletion(string modelId, int choices, int choicesPerPrompt, LlamaTokenizer tokenizer, bool logprobs)
+    {
+        private readonly string _id = $"cmpl-{Guid.NewGuid():N}";
+        private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        private readonly StringBuilder[] _texts = [.. Enumerable.Range(0, choices).Select(_ => new StringBuilder())];
+        private readonly List<LlamaGenerationUpdate>[] _tokens = [.. Enumerable.Range(0, choices).Select(_ => new List<LlamaGenerationUpdate>())];
+        private readonly LlamaFinishReason?[] _finishes = new LlamaFinishReason?[choices];
+        private readonly LlamaUsage?[] _usages = new LlamaUsage?[choices];
+
+        public void Accumulate(int choice, LlamaGenerationUpdate update)
+        {
+            _texts[choice].Append(update.Text);
+            if (update.TokenId is not null)
+            {
+                _tokens[choice].Add(update);
+            }
+
+            _finishes[choice] = update.FinishReason ?? _finishes[choice];
+            _usages[choice] = update.Usage ?? _usages[choice];
+        }
+
+        public void WriteChunk(Utf8JsonWriter writer, int choice, string text, LlamaGenerationUpdate? token, LlamaFinishReason? finish)
+        {
+            WriteHeader(writer);
+            writer.WriteStartArray("choices");
+            WriteChoice(writer, choice, text, token is null ? [] : [token], finish);
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        public void WriteUsageChunk(Utf8JsonWriter writer)
+        {
+            WriteHeader(writer);
+            writer.WriteStartArray("choices");
+            writer.WriteEndArray();
+            OpenAiHttp.WriteUsage(writer, TotalUsage());
+            writer.WriteEndObject();
+        }
+
+        public void WriteCompletion(Utf8JsonWriter writer, Func<int, string>? echo)
+        {
+            WriteHeader(writer);
+            writer.WriteStartArray("choices");
+            for (int i = 0; i < choices; i++)
+            {
+                WriteChoice(writer, i, echo?.Invoke(i) + _texts[i].ToString(), _tokens[i], _finishes[i]);
+            }
+
+            writer.WriteEndArray();
+            OpenAiHttp.WriteUsage(writer, TotalUsage());
+            writer.WriteEndObject();
+        }
+
+        private void WriteChoice(Utf8JsonWriter writer, int choice, string text, IReadOnlyList<LlamaGenerationUpdate> tokens, LlamaFinishReason? finish)
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("index", choice);
+            writer.WriteString("text", text);
+            if (logprobs)
+            {
+                // The legacy shape: parallel arrays of tokens, their log-probabilities and their alternatives.
+                writer.WriteStartObject("logprobs");
+                writer.WriteStartArray("tokens");
+                foreach (LlamaGenerationUpdate token in tokens)
+                {
+                    writer.WriteStringValue(Encoding.UTF8.GetString(tokenizer.GetTokenBytes(token.TokenId!.Value)));
+                }
+
+                writer.WriteEndArray();
+                writer.WriteStartArray("token_logprobs");
+                foreach (LlamaGenerationUpdate token in tokens)
+                {
+                    writer.WriteNumberValue(token.LogProbability ?? 0);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteStartArray("top_logprobs");
+                foreach (LlamaGenerationUpdate token in tokens)
+                {
+                    writer.WriteStartObject();
+                    foreach (LlamaTokenProbability candidate in token.TopLogProbabilities ?? [])
+                    {
+                        writer.WriteNumber(Encoding.UTF8.GetString(tokenizer.GetTokenBytes(candidate.TokenId)), candidate.LogProbability);
+                    }
+
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+            else
+            {
+                writer.WriteNull("logprobs");
+            }
+
+            OpenAiHttp.WriteStringOrNull(writer, "finish_reason", finish switch { null => null, LlamaFinishReason.Length => "length", _ => "stop" });
+            writer.WriteEndObject();
+        }
+
+        private void WriteHeader(Utf8JsonWriter writer)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id", _id);
+            writer.WriteString("object", "text_completion");
+            writer.WriteNumber("created", _created);
+            writer.WriteString("model", modelId);
+            writer.WriteString("system_fingerprint", ServerInfo.Fingerprint);
+        }
+
+        private UsageDetails TotalUsage() => new()
+        {
+            // Each prompt counts once however many choices continue it, as OpenAI counts it.
+            InputTokenCount = _usages.Where((_, i) => i % choicesPerPrompt == 0).Sum(u => u?.PromptTokens ?? 0),
+            OutputTokenCount = _usages.Sum(u => u?.GeneratedTokens ?? 0),
+            CachedInputTokenCount = _usages.Where((_, i) => i % choicesPerPrompt == 0).Sum(u => u?.CachedPromptTokens ?? 0),
+        };
+    }
+}
