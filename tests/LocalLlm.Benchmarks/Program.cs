@@ -20,6 +20,11 @@ internal static class Program
             return await ContentionBenchmark.RunAsync(args).ConfigureAwait(false);
         }
 
+        if (args.Contains("--server"))
+        {
+            return await ServerBenchmark.RunAsync(args).ConfigureAwait(false);
+        }
+
         if (args.Contains("--chat"))
         {
             return await ChatTemplatingBenchmark.RunAsync(args).ConfigureAwait(false);
