@@ -55,6 +55,7 @@ internal sealed class TestServer : IAsyncDisposable
                 configureServer?.Invoke(o);
             });
         WebApplication app = builder.Build();
+        app.UseCors();
         app.MapLocalLlmOpenAi();
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
@@ -70,6 +71,9 @@ internal sealed class TestServer : IAsyncDisposable
         using JsonDocument document = JsonDocument.Parse(text.Length == 0 ? "null" : text);
         return (response.StatusCode, document.RootElement.Clone());
     }
+
+    /// <summary>Stops the host as a shutdown would (in-flight requests see it); disposal after that is fine.</summary>
+    public Task StopAsync() => _app.StopAsync();
 
     public async ValueTask DisposeAsync()
     {
