@@ -99,7 +99,7 @@ internal static class ChatCompletionsEndpoint
     private static readonly JsonSerializerOptions CompactJson = new(AIJsonUtilities.DefaultOptions) { WriteIndented = false };
 
     /// <summary>One response being assembled: the choices' text, reasoning, calls, log-probabilities and usage.</summary>
-    private sealed class ChatCompletion(string modelId, ChatCompletionRequest request, LlamaTokenizer tokenizer)
+    internal sealed class ChatCompletion(string modelId, ChatCompletionRequest request, LlamaTokenizer tokenizer)
     {
         private readonly string _id = $"chatcmpl-{Guid.NewGuid():N}";
         private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
