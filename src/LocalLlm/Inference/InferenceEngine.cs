@@ -308,6 +308,7 @@ internal sealed partial class InferenceEngine : IDisposable
 
     private void FreeNativeResources()
     {
+        _sequences.ReleaseAll();
         _batch.Dispose();
         _context.Dispose();
         _abort.Dispose();

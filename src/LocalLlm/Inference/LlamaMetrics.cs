@@ -11,7 +11,8 @@ namespace LocalLlm;
 /// Instruments: <c>localllm.requests</c> (finished requests, tagged <c>finish_reason</c>: stop, length, contextfull, cancelled, error), <c>localllm.prompt_tokens</c>
 /// and <c>localllm.generated_tokens</c> (tagged <c>cached</c> for prompt tokens served from the KV cache),
 /// <c>localllm.time_to_first_token</c> (s), <c>localllm.generation_rate</c> (tokens/s per request), and
-/// <c>localllm.queue_depth</c> (requests waiting for a sequence). Recorded once per request, never per token.
+/// <c>localllm.queue_depth</c> (requests waiting for a sequence) and <c>localllm.kv_cells_used</c> (KV-cache cells
+/// holding tokens). Recorded once per request, but for the cells, which change with every decode (one add each).
 /// </remarks>
 public static class LlamaMetrics
 {
@@ -26,8 +27,17 @@ public static class LlamaMetrics
     private static readonly Histogram<double> TimeToFirstToken = Meter.CreateHistogram<double>("localllm.time_to_first_token", "s", "From a request's arrival to its first generated token, queue wait included.");
     private static readonly Histogram<double> GenerationRate = Meter.CreateHistogram<double>("localllm.generation_rate", "{token}/s", "Each request's generation speed after its first token.");
     private static readonly UpDownCounter<long> QueueDepth = Meter.CreateUpDownCounter<long>("localllm.queue_depth", "{request}", "Requests waiting for a free sequence.");
+    private static readonly UpDownCounter<long> KvCellsUsed = Meter.CreateUpDownCounter<long>("localllm.kv_cells_used", "{cell}", "KV-cache cells holding tokens, in every context (kept prompts included).");
 
     internal static void RequestQueued() => QueueDepth.Add(1);
+
+    internal static void KvCellsChanged(long delta)
+    {
+        if (delta != 0)
+        {
+            KvCellsUsed.Add(delta);
+        }
+    }
 
     internal static void RequestDequeued() => QueueDepth.Add(-1);
 

@@ -56,6 +56,7 @@ internal sealed class SequencePromptCache
     /// <summary>Records that an idle sequence holds <paramref name="tokens"/>, of which the first <paramref name="promptLength"/> were its prompt (all when null).</summary>
     public void Hold(int sequence, IReadOnlyList<int> tokens, int? promptLength = null)
     {
+        LlamaMetrics.KvCellsChanged(tokens.Count - _tokens[sequence].Count);
         _tokens[sequence].Clear();
         _tokens[sequence].AddRange(tokens);
         _heldPromptLength[sequence] = Math.Min(promptLength ?? tokens.Count, tokens.Count);
@@ -79,6 +80,7 @@ internal sealed class SequencePromptCache
     /// <summary>The sequence keeps only its first <paramref name="count"/> tokens.</summary>
     public void Truncate(int sequence, int count)
     {
+        LlamaMetrics.KvCellsChanged(count - _tokens[sequence].Count);
         _tokens[sequence].RemoveRange(count, _tokens[sequence].Count - count);
         _heldPromptLength[sequence] = Math.Min(_heldPromptLength[sequence], count);
     }
@@ -87,13 +89,27 @@ internal sealed class SequencePromptCache
     public void Remove(int sequence, int start, int count)
     {
         _tokens[sequence].RemoveRange(start, count);
+        LlamaMetrics.KvCellsChanged(-count);
 
         // The shifted tokens no longer begin with a whole prompt: the sequence matches only a prompt continuing all of them.
         _heldPromptLength[sequence] = Shifted;
     }
 
     /// <summary>The batch just decoded added <paramref name="tokens"/> to the sequence.</summary>
-    public void Append(int sequence, ReadOnlySpan<int> tokens) => _tokens[sequence].AddRange(tokens);
+    public void Append(int sequence, ReadOnlySpan<int> tokens)
+    {
+        _tokens[sequence].AddRange(tokens);
+        LlamaMetrics.KvCellsChanged(tokens.Length);
+    }
+
+    /// <summary>The context is gone: nothing is held any more.</summary>
+    public void ReleaseAll()
+    {
+        for (int sequence = 0; sequence < _tokens.Length; sequence++)
+        {
+            Forget(sequence);
+        }
+    }
 
     /// <summary>How many tokens the sequence holds (its next position).</summary>
     public int Count(int sequence) => _tokens[sequence].Count;

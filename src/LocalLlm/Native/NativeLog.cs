@@ -48,7 +48,19 @@ internal static unsafe partial class NativeLog
     }
 
     /// <summary>A logger from the factory the backend was initialised with (silent when there was none).</summary>
-    public static ILogger CreateLogger(string categoryName) => s_loggerFactory?.CreateLogger(categoryName) ?? NullLogger.Instance;
+    public static ILogger CreateLogger(string categoryName)
+    {
+        try
+        {
+            return s_loggerFactory?.CreateLogger(categoryName) ?? NullLogger.Instance;
+        }
+        catch (ObjectDisposedException)
+        {
+            // The backend was first initialised by a host that has since stopped (a test server, a benchmark host):
+            // a model loaded later in the same process logs nowhere rather than failing to load.
+            return NullLogger.Instance;
+        }
+    }
 
     /// <summary>
     /// Collects the warning and error lines llama.cpp logs on the calling thread until the scope is disposed,

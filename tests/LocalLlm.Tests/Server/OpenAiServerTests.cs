@@ -325,7 +325,7 @@ public sealed class OpenAiServerTests
             Assert.That(props.GetProperty("total_slots").GetInt32(), Is.EqualTo(4));
             Assert.That(props.GetProperty("default_generation_settings").GetProperty("n_ctx").GetInt32(), Is.EqualTo(1024));
             Assert.That(models.GetProperty("data")[0].GetProperty("id").GetString(), Is.EqualTo("test-model"));
-            Assert.That(metrics, Does.Contain("localllm_requests").And.Contain("localllm_generated_tokens").And.Contain("localllm_time_to_first_token"));
+            Assert.That(metrics, Does.Contain("localllm_requests").And.Contain("localllm_generated_tokens").And.Contain("localllm_time_to_first_token").And.Contain("localllm_kv_cells_used").And.Contain("localllm_queue_depth"));
         });
     }
 
