@@ -18,7 +18,7 @@ namespace LocalLlm.Benchmarks;
 /// to first token, then the server's own cost per streamed token: turning one update into its chunk's JSON and writing
 /// it as a server-sent event, timed alone (the whole process's CPU time cannot tell it from llama.cpp's threads).
 ///   dotnet tests/LocalLlm.Benchmarks/bin/Release/net10.0/LocalLlm.Benchmarks.dll --server [--models tiny,small] [--clients 1,4,16,64]
-///     [--gen-tokens 32] [--parallel 16] [--reps 3]
+///     [--gen-tokens 64] [--parallel 16] [--reps 5] [--threads N]
 /// </summary>
 internal static class ServerBenchmark
 {
@@ -28,9 +28,10 @@ internal static class ServerBenchmark
     {
         string[] models = BenchmarkSettings.Option(args, "--models", "tiny,small").Split(',');
         int[] clientCounts = [.. BenchmarkSettings.Option(args, "--clients", "1,4,16,64").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))];
-        int tokens = int.Parse(BenchmarkSettings.Option(args, "--gen-tokens", "32"), CultureInfo.InvariantCulture);
+        int tokens = int.Parse(BenchmarkSettings.Option(args, "--gen-tokens", "64"), CultureInfo.InvariantCulture);
         int parallel = int.Parse(BenchmarkSettings.Option(args, "--parallel", "16"), CultureInfo.InvariantCulture);
-        int reps = int.Parse(BenchmarkSettings.Option(args, "--reps", "3"), CultureInfo.InvariantCulture);
+        int reps = int.Parse(BenchmarkSettings.Option(args, "--reps", "5"), CultureInfo.InvariantCulture);
+        int? threads = args.Contains("--threads") ? int.Parse(BenchmarkSettings.Option(args, "--threads", "0"), CultureInfo.InvariantCulture) : null;
         LlamaBackend.Initialize();
         Console.WriteLine($"Serving over HTTP: streamed chat requests of {tokens} tokens (sampled, a seed per client), {parallel} parallel sequences, median of {reps}; {Environment.ProcessorCount} cores; load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         Console.WriteLine("in-process = LlamaChatClient.GetStreamingResponseAsync; server = POST /v1/chat/completions with stream=true over loopback HTTP.");
@@ -40,7 +41,7 @@ internal static class ServerBenchmark
         foreach (string name in models)
         {
             string path = ModelBenchmark.EnsureModel(name, null);
-            WebApplication app = await StartServerAsync(path, name, parallel).ConfigureAwait(false);
+            WebApplication app = await StartServerAsync(path, name, parallel, threads).ConfigureAwait(false);
             try
             {
                 var chat = (LlamaChatClient)app.Services.GetRequiredService<IChatClient>();
@@ -83,7 +84,7 @@ internal static class ServerBenchmark
         return goals.TrueForAll(g => g.Passed) ? 0 : 1;
     }
 
-    private static async Task<WebApplication> StartServerAsync(string modelPath, string name, int parallel)
+    private static async Task<WebApplication> StartServerAsync(string modelPath, string name, int parallel, int? threads)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -95,6 +96,7 @@ internal static class ServerBenchmark
             o.ContextSize = 512;
             o.ParallelSequences = parallel;
             o.MaxQueuedRequests = 256;
+            o.ThreadCount = threads;
         }).AddOpenAiServer();
         WebApplication app = builder.Build();
         app.MapLocalLlmOpenAi();
