@@ -11,7 +11,11 @@ public sealed class LocalLlmOptions
     /// <summary>The configuration section <c>AddLocalLlm(IConfiguration)</c> conventionally binds: <c>LocalLlm</c>.</summary>
     public const string SectionName = "LocalLlm";
 
-    /// <summary>Gets or sets the path of the GGUF model file. Required.</summary>
+    /// <summary>
+    /// Gets or sets the model: a GGUF file's path, <c>hf:owner/repo[:quant][@revision]</c>, <c>hf:owner/repo/file.gguf</c>
+    /// or an <c>https://</c> address (fetched into the Hugging Face cache on warm-up or first use, with progress in the
+    /// log). Required.
+    /// </summary>
     [Required]
     public string ModelPath { get; set; } = string.Empty;
 
@@ -88,7 +92,13 @@ public sealed class LocalLlmOptions
     internal LlamaBackendOptions ToBackendOptions(Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory) =>
         new() { LoggerFactory = loggerFactory, NativeLibraryDirectory = NativeLibraryDirectory };
 
-    internal LlamaModelOptions ToModelOptions(Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory) => new() { GpuLayerCount = GpuLayerCount, UseMemoryMap = UseMemoryMap, LoggerFactory = loggerFactory };
+    internal LlamaModelOptions ToModelOptions(Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory) => new()
+    {
+        GpuLayerCount = GpuLayerCount,
+        UseMemoryMap = UseMemoryMap,
+        LoggerFactory = loggerFactory,
+        DownloadProgress = loggerFactory is null ? null : new DownloadProgressLog(loggerFactory.CreateLogger("LocalLlm.Download")),
+    };
 
     internal LlamaEmbeddingOptions ToEmbeddingOptions() => new() { ContextSize = ContextSize, ThreadCount = ThreadCount, ModelId = ModelId };
 

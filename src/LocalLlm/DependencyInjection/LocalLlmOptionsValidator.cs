@@ -15,7 +15,11 @@ internal sealed class LocalLlmOptionsValidator(ILoggerFactory? loggerFactory = n
         {
             failures.Add($"{prefix}:{nameof(LocalLlmOptions.ModelPath)} is required: set it to the path of a .gguf model file.");
         }
-        else if (!File.Exists(options.ModelPath))
+        else if (!LlamaModelReference.TryParse(options.ModelPath, out LlamaModelReference? reference, out string? error))
+        {
+            failures.Add($"{prefix}:{nameof(LocalLlmOptions.ModelPath)}: {error}");
+        }
+        else if (!reference.IsRemote && !File.Exists(options.ModelPath))
         {
             failures.Add($"{prefix}:{nameof(LocalLlmOptions.ModelPath)} '{Path.GetFullPath(options.ModelPath)}' does not exist.");
         }

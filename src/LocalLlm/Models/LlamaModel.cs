@@ -73,6 +73,10 @@ public sealed class LlamaModel : IDisposable
         options ??= new LlamaModelOptions();
         options.Validate();
         cancellationToken.ThrowIfCancellationRequested();
+        if (LlamaModelReference.Parse(path) is { IsRemote: true } reference)
+        {
+            return LoadReferenceAsync(reference, options, progress, cancellationToken);
+        }
 
         string fullPath = ModelFileCheck.Validate(path, LoadLogger(options));
         NativeLibraryLoader.EnsureInitialized();
@@ -89,9 +93,22 @@ public sealed class LlamaModel : IDisposable
     internal static LlamaModel Load(string path, LlamaModelOptions options)
     {
         options.Validate();
+        if (LlamaModelReference.Parse(path) is { IsRemote: true } reference)
+        {
+            return LoadReferenceAsync(reference, options, progress: null, CancellationToken.None).GetAwaiter().GetResult();
+        }
+
         string fullPath = ModelFileCheck.Validate(path, LoadLogger(options));
         NativeLibraryLoader.EnsureInitialized();
         return Load(fullPath, options, progress: null, CancellationToken.None);
+    }
+
+    // An hf: or https:// reference is fetched into the hub cache first (or found there), then loaded from disk.
+    private static async Task<LlamaModel> LoadReferenceAsync(LlamaModelReference reference, LlamaModelOptions options, IProgress<float>? progress, CancellationToken cancellationToken)
+    {
+        using var downloader = new LlamaModelDownloader(options.Download);
+        LlamaModelResolution resolution = await downloader.ResolveAsync(reference, options.DownloadProgress, cancellationToken).ConfigureAwait(false);
+        return await LoadAsync(resolution.ModelPath, options, progress, cancellationToken).ConfigureAwait(false);
     }
 
     private static ILogger LoadLogger(LlamaModelOptions options) =>

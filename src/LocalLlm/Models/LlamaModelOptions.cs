@@ -36,10 +36,20 @@ public sealed class LlamaModelOptions
     /// </summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
+    /// <summary>
+    /// Gets or sets how an <c>hf:</c> or <c>https://</c> model reference is fetched (hub, cache folder, token, offline
+    /// mode, retries). Default: null, the defaults read from the environment as llama.cpp reads them.
+    /// </summary>
+    public LlamaModelDownloadOptions? Download { get; set; }
+
+    /// <summary>Gets or sets what receives download progress when the model is fetched first. Default: null.</summary>
+    public IProgress<LlamaDownloadProgress>? DownloadProgress { get; set; }
+
     /// <summary>Checks that every value is in range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range; the message names the setting and value.</exception>
     public void Validate()
     {
+        Download?.Validate();
         if (MainGpu < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(MainGpu), MainGpu, $"{nameof(MainGpu)} must be 0 or greater, but was {MainGpu}.");
