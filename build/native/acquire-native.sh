@@ -97,7 +97,7 @@ build_chat_shim() {
     echo "acquire-native: g++ $(basename "$shim") -> $out" >&2
     g++ -std=c++17 -O2 -fPIC -shared -fvisibility=hidden -fvisibility-inlines-hidden \
       -I"$source_dir/common" -I"$source_dir/include" -I"$source_dir/ggml/include" -I"$source_dir/vendor" \
-      "$shim" -L"$bins" -l:libllama-common.so -l:"$(basename "$bins"/libllama.v*.so)" \
+      "$shim" -L"$bins" -l:libllama-common.so -l:"$(basename "$bins"/libllama.v*.so)" -l:libggml-base.so \
       -Wl,-rpath,'$ORIGIN' -Wl,--no-undefined -o "$out.partial" >&2 || fail "compiling $shim failed (see g++'s output above)."
     mv "$out.partial" "$out"
   fi

@@ -6,6 +6,7 @@
 // no C++ exception crosses the boundary, no state but what the caller holds a handle to. All policy lives in C#.
 
 #include "chat.h"
+#include "fit.h"
 #include "json-schema-to-grammar.h"
 #include "log.h"
 #include "reasoning-budget.h"
@@ -18,7 +19,7 @@
 namespace {
 
 // Bumped whenever a function's signature or a JSON field changes; the managed side refuses any other value.
-constexpr int k_abi_version = 2;
+constexpr int k_abi_version = 3;
 
 char * copy_string(const std::string & text) {
     char * copy = static_cast<char *>(std::malloc(text.size() + 1));
@@ -291,6 +292,43 @@ size_t localllm_chat_reasoning_budget_end_match(const llama_sampler * sampler, i
         tokens[i] = (*match)[i];
     }
     return match->size();
+}
+
+// What a model and a context would take on each device, without allocating (llama.cpp's no_alloc load, the same
+// measurement llama-server's --fit makes). params_json: n_gpu_layers, load_mode, n_ctx, n_batch, n_ubatch, n_seq_max,
+// kv_unified, type_k, type_v, flash_attn_type (each optional; llama.cpp's defaults otherwise). out_json: n_layer,
+// n_ctx_train, devices[] of {name, total, free, model, context, compute} in bytes, the host (CPU) last.
+int localllm_memory_estimate(const char * model_path, const char * params_json, char ** out_json, char ** error) {
+    *out_json = nullptr;
+    return guarded(error, [&] {
+        const common_json params = common_json::parse(params_json);
+        llama_model_params mparams = llama_model_default_params();
+        mparams.n_gpu_layers = params.value("n_gpu_layers", mparams.n_gpu_layers);
+        mparams.load_mode    = static_cast<llama_load_mode>(params.value("load_mode", static_cast<int>(mparams.load_mode)));
+        llama_context_params cparams = llama_context_default_params();
+        cparams.n_ctx           = params.value("n_ctx", cparams.n_ctx);
+        cparams.n_batch         = params.value("n_batch", cparams.n_batch);
+        cparams.n_ubatch        = params.value("n_ubatch", cparams.n_ubatch);
+        cparams.n_seq_max       = params.value("n_seq_max", cparams.n_seq_max);
+        cparams.kv_unified      = params.value("kv_unified", cparams.kv_unified);
+        cparams.type_k          = static_cast<ggml_type>(params.value("type_k", static_cast<int>(cparams.type_k)));
+        cparams.type_v          = static_cast<ggml_type>(params.value("type_v", static_cast<int>(cparams.type_v)));
+        cparams.flash_attn_type = static_cast<llama_flash_attn_type>(params.value("flash_attn_type", static_cast<int>(cparams.flash_attn_type)));
+
+        std::vector<ggml_backend_dev_t> devices;
+        uint32_t n_layer = 0, n_ctx_train = 0, n_expert = 0;
+        const common_device_memory_data_vec data = common_get_device_memory_data(
+            model_path, &mparams, &cparams, devices, n_layer, n_ctx_train, n_expert, GGML_LOG_LEVEL_ERROR);
+        common_json out = { { "n_layer", n_layer }, { "n_ctx_train", n_ctx_train }, { "devices", common_json::array() } };
+        for (size_t i = 0; i < data.size(); i++) {
+            out["devices"].push_back({
+                { "name", i < devices.size() ? ggml_backend_dev_name(devices[i]) : "host" },
+                { "total", data[i].total }, { "free", data[i].free },
+                { "model", data[i].model }, { "context", data[i].context }, { "compute", data[i].compute },
+            });
+        }
+        *out_json = copy_string(out.dump());
+    });
 }
 
 }  // extern "C"

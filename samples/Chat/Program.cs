@@ -2,7 +2,7 @@
 // When the model's chat template can show it tools, it is offered two (the current time, a calculator) and
 // UseFunctionInvocation runs the calls it makes; each call and its result are shown, and reasoning is shown dimmed.
 //
-//   dotnet run --project samples/Chat -- [--model path/to/model.gguf] [--system "You are a terse assistant."] [--context 4096] [--no-tools]
+//   dotnet run --project samples/Chat -- [--model path/to/model.gguf | hf:owner/repo[:Q4_K_M]] [--system "You are a terse assistant."] [--context 4096] [--no-tools]
 //   printf 'hello\n/stats\n/exit\n' | dotnet run --project samples/Chat      # input may be piped
 //
 // Commands: /reset forgets the conversation, /stats shows tokens, speed and context used, /exit quits (so does the
@@ -40,6 +40,19 @@ if (modelPath is null)
 {
     modelPath = GeneratedModels.Ensure(ModelShape.Tiny);
     AnsiConsole.MarkupLine("[yellow]No --model given: using a generated model with random weights, so its replies are nonsense. Chat with a real one: --model path/to/model.gguf[/]");
+}
+
+if (LlamaModelReference.TryParse(modelPath, out LlamaModelReference? reference, out _) && reference.IsRemote)
+{
+    try
+    {
+        modelPath = await ModelDownload.ResolveAsync(modelPath, CancellationToken.None);
+    }
+    catch (Exception ex) when (ex is LlamaModelDownloadException or ArgumentException)
+    {
+        AnsiConsole.MarkupLine($"[red]{Markup.Escape(ex.Message)}[/]");
+        return 1;
+    }
 }
 
 HostApplicationBuilder builder = Host.CreateApplicationBuilder();

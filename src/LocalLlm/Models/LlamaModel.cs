@@ -11,7 +11,7 @@ namespace LocalLlm;
 /// from it keep its native memory alive until they are disposed too. Dispose the model to free its memory;
 /// disposal is idempotent, and any use afterwards throws <see cref="ObjectDisposedException"/>.
 /// </remarks>
-public sealed class LlamaModel : IDisposable
+public sealed partial class LlamaModel : IDisposable
 {
     private const string LoggerCategory = "LocalLlm.LlamaModel";
     private readonly SafeLlamaModelHandle _handle;

@@ -100,6 +100,15 @@ internal static unsafe class NativeChatLayer
         }
     }
 
+    /// <summary>Sizes a model's and a context's buffers per device without allocating (see localllm_memory_estimate).</summary>
+    public static string EstimateMemory(string modelPath, string parametersJson)
+    {
+        NativeLibraryLoader.EnsureChatLayer();
+        int status = NativeMethods.localllm_memory_estimate(modelPath, parametersJson, out byte* json, out byte* error);
+        ThrowOnFailure(status, error);
+        return TakeString(json);
+    }
+
     /// <summary>Converts a JSON schema to GBNF as llama-server does for <c>response_format</c>.</summary>
     public static string JsonSchemaToGrammar(string schemaJson)
     {
