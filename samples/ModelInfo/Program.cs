@@ -1,5 +1,6 @@
 // Loads a GGUF model and prints what llama.cpp made of it: the devices it found, how long loading took,
-// where the layers went, the model's metadata, and how it tokenizes a sentence.
+// the memory plan (weights, KV cache, compute per device) before loading, where the layers went, the model's metadata,
+// and how it tokenizes a sentence. --model takes a path, hf:owner/repo[:quant] or an https:// address.
 //
 //   dotnet run --project samples/ModelInfo -- --model path/to/model.gguf [--gpu-layers N] [--vocab-only] [--verbose]
 using System.Diagnostics;
@@ -51,9 +52,27 @@ var stopwatch = Stopwatch.StartNew();
 LlamaModel model;
 try
 {
+    if (LlamaModelReference.Parse(modelPath).IsRemote)
+    {
+        using var downloader = new LlamaModelDownloader();
+        modelPath = (await downloader.ResolveAsync(modelPath)).ModelPath;
+    }
+
+    if (!vocabularyOnly)
+    {
+        // The plan before the load: what the weights, a 4,096-token KV cache and the compute buffers take, per device.
+        LlamaMemoryEstimate plan = LlamaModel.EstimateMemory(modelPath, new LlamaModelOptions { GpuLayerCount = gpuLayers }, new LlamaContextOptions { ContextSize = 4096 });
+        Console.WriteLine($"Memory plan ({plan.LayerCount} layers, a 4,096-token context):");
+        foreach (LlamaDeviceMemoryEstimate device in plan.Devices)
+        {
+            Console.WriteLine($"  {device.Device}: weights {device.ModelBytes / 1048576.0:F1} MiB, KV cache {device.ContextBytes / 1048576.0:F1} MiB, compute {device.ComputeBytes / 1048576.0:F1} MiB; {device.FreeBytes / 1048576} MiB free{(device.Fits ? string.Empty : " - does not fit")}");
+        }
+    }
+
+    stopwatch.Restart();
     model = await LlamaModel.LoadAsync(modelPath, new LlamaModelOptions { GpuLayerCount = gpuLayers, VocabularyOnly = vocabularyOnly });
 }
-catch (Exception ex) when (ex is LlamaException or FileNotFoundException)
+catch (Exception ex) when (ex is LlamaException or FileNotFoundException or ArgumentException)
 {
     Console.Error.WriteLine(ex.Message);
     return 1;

@@ -20,6 +20,11 @@ internal static class Program
             return await ContentionBenchmark.RunAsync(args).ConfigureAwait(false);
         }
 
+        if (args.Contains("--memory"))
+        {
+            return await MemoryBenchmark.RunAsync(args).ConfigureAwait(false);
+        }
+
         if (args.Contains("--server"))
         {
             return await ServerBenchmark.RunAsync(args).ConfigureAwait(false);
