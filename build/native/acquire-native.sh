@@ -88,7 +88,7 @@ place() {
 build_chat_shim() {
   local bins="$1" shim="$here/localllm_chat.cpp" source_dir hash out
   [ -f "$shim" ] || fail "missing $shim"
-  hash="$(cat "$shim" "$lock" | sha256sum | cut -c1-16)"
+  hash="$(cat "$shim" "$lock" "$here/acquire-native.sh" | sha256sum | cut -c1-16)"
   out="$cache/chat-shim-$version-$hash/liblocalllm-chat.so"
   if [ ! -f "$out" ]; then
     command -v g++ >/dev/null 2>&1 || fail "g++ is needed to build LocalLlm's chat shim ($shim); install g++ (apt-get install g++)."
@@ -96,8 +96,8 @@ build_chat_shim() {
     mkdir -p "$(dirname "$out")"
     echo "acquire-native: g++ $(basename "$shim") -> $out" >&2
     g++ -std=c++17 -O2 -fPIC -shared -fvisibility=hidden -fvisibility-inlines-hidden \
-      -I"$source_dir/common" -I"$source_dir/include" -I"$source_dir/ggml/include" -I"$source_dir/vendor" \
-      "$shim" -L"$bins" -l:libllama-common.so -l:"$(basename "$bins"/libllama.v*.so)" -l:libggml-base.so \
+      -I"$source_dir/common" -I"$source_dir/include" -I"$source_dir/ggml/include" -I"$source_dir/vendor" -I"$source_dir/src" \
+      "$shim" -L"$bins" -l:libllama-common.so -l:"$(basename "$bins"/libllama.v*.so)" -l:"$(basename "$bins"/libggml.v*.so)" -l:libggml-base.so \
       -Wl,-rpath,'$ORIGIN' -Wl,--no-undefined -o "$out.partial" >&2 || fail "compiling $shim failed (see g++'s output above)."
     mv "$out.partial" "$out"
   fi

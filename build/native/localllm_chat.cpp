@@ -6,7 +6,7 @@
 // no C++ exception crosses the boundary, no state but what the caller holds a handle to. All policy lives in C#.
 
 #include "chat.h"
-#include "fit.h"
+#include "llama-ext.h"
 #include "json-schema-to-grammar.h"
 #include "log.h"
 #include "reasoning-budget.h"
@@ -294,8 +294,10 @@ size_t localllm_chat_reasoning_budget_end_match(const llama_sampler * sampler, i
     return match->size();
 }
 
-// What a model and a context would take on each device, without allocating (llama.cpp's no_alloc load, the same
-// measurement llama-server's --fit makes). params_json: n_gpu_layers, load_mode, n_ctx, n_batch, n_ubatch, n_seq_max,
+// What a model and a context would take on each device, without allocating: the model is read with no_alloc (the
+// header and tensor shapes only) and the context sized, as llama-server's --fit does, but every buffer is counted:
+// the CPU's extra buffer types (weights repacked for the CPU) go to the host, which --fit leaves out because it
+// assumes system memory is unlimited. params_json: n_gpu_layers, n_ctx, n_batch, n_ubatch, n_seq_max,
 // kv_unified, type_k, type_v, flash_attn_type (each optional; llama.cpp's defaults otherwise). out_json: n_layer,
 // n_ctx_train, devices[] of {name, total, free, model, context, compute} in bytes, the host (CPU) last.
 int localllm_memory_estimate(const char * model_path, const char * params_json, char ** out_json, char ** error) {
@@ -304,7 +306,8 @@ int localllm_memory_estimate(const char * model_path, const char * params_json, 
         const common_json params = common_json::parse(params_json);
         llama_model_params mparams = llama_model_default_params();
         mparams.n_gpu_layers = params.value("n_gpu_layers", mparams.n_gpu_layers);
-        mparams.load_mode    = static_cast<llama_load_mode>(params.value("load_mode", static_cast<int>(mparams.load_mode)));
+        mparams.no_alloc     = true;
+        mparams.load_mode    = LLAMA_LOAD_MODE_NONE;  // a no_alloc load maps nothing; llama.cpp asserts otherwise
         llama_context_params cparams = llama_context_default_params();
         cparams.n_ctx           = params.value("n_ctx", cparams.n_ctx);
         cparams.n_batch         = params.value("n_batch", cparams.n_batch);
@@ -315,16 +318,43 @@ int localllm_memory_estimate(const char * model_path, const char * params_json, 
         cparams.type_v          = static_cast<ggml_type>(params.value("type_v", static_cast<int>(cparams.type_v)));
         cparams.flash_attn_type = static_cast<llama_flash_attn_type>(params.value("flash_attn_type", static_cast<int>(cparams.flash_attn_type)));
 
-        std::vector<ggml_backend_dev_t> devices;
-        uint32_t n_layer = 0, n_ctx_train = 0, n_expert = 0;
-        const common_device_memory_data_vec data = common_get_device_memory_data(
-            model_path, &mparams, &cparams, devices, n_layer, n_ctx_train, n_expert, GGML_LOG_LEVEL_ERROR);
-        common_json out = { { "n_layer", n_layer }, { "n_ctx_train", n_ctx_train }, { "devices", common_json::array() } };
-        for (size_t i = 0; i < data.size(); i++) {
+        std::unique_ptr<llama_model, decltype(&llama_model_free)> model(llama_model_load_from_file(model_path, mparams), llama_model_free);
+        if (!model) {
+            throw std::runtime_error("llama.cpp could not read the model (see its log)");
+        }
+        std::unique_ptr<llama_context, decltype(&llama_free)> ctx(llama_init_from_model(model.get(), cparams), llama_free);
+        if (!ctx) {
+            throw std::runtime_error("llama.cpp could not size a context with these settings (see its log)");
+        }
+
+        const int n_devices = llama_model_n_devices(model.get());
+        std::vector<llama_memory_breakdown_data> use(n_devices + 1);
+        for (const auto & [buft, mb] : llama_get_memory_breakdown(ctx.get())) {
+            ggml_backend_dev_t dev = ggml_backend_buft_get_device(buft);
+            int index = n_devices;  // host memory, the CPU's extra buffer types included
+            if (!ggml_backend_buft_is_host(buft) && dev != nullptr && ggml_backend_dev_type(dev) != GGML_BACKEND_DEVICE_TYPE_CPU) {
+                for (int i = 0; i < n_devices; i++) {
+                    if (llama_model_get_device(model.get(), i) == dev) {
+                        index = i;
+                    }
+                }
+            }
+            use[index].model   += mb.model;
+            use[index].context += mb.context;
+            use[index].compute += mb.compute;
+        }
+
+        common_json out = { { "n_layer", llama_model_n_layer(model.get()) }, { "n_ctx_train", llama_model_n_ctx_train(model.get()) }, { "devices", common_json::array() } };
+        for (int i = 0; i <= n_devices; i++) {
+            ggml_backend_dev_t dev = i < n_devices ? llama_model_get_device(model.get(), i) : ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+            size_t free = 0, total = 0;
+            if (dev != nullptr) {
+                ggml_backend_dev_memory(dev, &free, &total);
+            }
             out["devices"].push_back({
-                { "name", i < devices.size() ? ggml_backend_dev_name(devices[i]) : "host" },
-                { "total", data[i].total }, { "free", data[i].free },
-                { "model", data[i].model }, { "context", data[i].context }, { "compute", data[i].compute },
+                { "name", i < n_devices ? ggml_backend_dev_name(dev) : "host" },
+                { "total", total }, { "free", free },
+                { "model", use[i].model }, { "context", use[i].context }, { "compute", use[i].compute },
             });
         }
         *out_json = copy_string(out.dump());

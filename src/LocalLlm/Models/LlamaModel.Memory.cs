@@ -9,10 +9,12 @@ public sealed partial class LlamaModel
     /// <summary>
     /// Estimates, before loading, what a model and one context would take in memory on each device: weights, KV cache
     /// and compute buffers. llama.cpp measures it as llama-server's <c>--fit</c> does, reading the GGUF's header and
-    /// sizing every buffer without allocating one.
+    /// sizing every buffer without allocating one. Every buffer counts, weights repacked for the CPU included (which
+    /// <c>--fit</c> leaves out). Not counted: llama.cpp's token tables (tens of MiB for a 128K-token vocabulary) and the
+    /// process's own memory.
     /// </summary>
     /// <param name="path">The GGUF file.</param>
-    /// <param name="modelOptions">The offload and mapping settings the model would load with; null for the defaults.</param>
+    /// <param name="modelOptions">The offload settings the model would load with (<see cref="LlamaModelOptions.GpuLayerCount"/>); null for the defaults. Host weights count in full, mapped or not.</param>
     /// <param name="contextOptions">The context (size, batch sizes, cache types, flash attention); null for the defaults. An unset <see cref="LlamaContextOptions.ContextSize"/> means the model's trained length.</param>
     /// <param name="sequences">How many sequences the context would hold (a scheduler's or chat client's <c>ParallelSequences</c>).</param>
     /// <returns>The estimate per device.</returns>
@@ -38,7 +40,6 @@ public sealed partial class LlamaModel
         var parameters = new JsonObject
         {
             ["n_gpu_layers"] = modelOptions.GpuLayerCount,
-            ["load_mode"] = (int)(modelOptions.UseMemoryMap ? llama_load_mode.LLAMA_LOAD_MODE_MMAP : llama_load_mode.LLAMA_LOAD_MODE_NONE),
             ["n_ctx"] = contextSize,
             ["n_batch"] = batchSize,
             ["n_ubatch"] = Math.Min(contextOptions.MicroBatchSize, batchSize),
