@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using System.Threading.Channels;
 using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Server;
@@ -19,80 +18,47 @@ internal static class ChatCompletionsEndpoint
         LlamaModel model = await served.GetModelAsync(cancellationToken).ConfigureAwait(false);
         var response = new ChatCompletion(served.Id, request, model.Tokenizer);
 
-        // Every choice's stream feeds one channel; a failure before the first event still becomes a proper status.
-        var events = Channel.CreateUnbounded<(int Choice, ChatResponseUpdate? Update, Exception? Error)>(new UnboundedChannelOptions { SingleReader = true });
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task[] pumps = [.. Enumerable.Range(0, request.Choices).Select(choice => PumpAsync(served.Chat, request, choice, events.Writer, stop.Token))];
-        _ = Task.WhenAll(pumps).ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
-        try
+        // A failure before the first update still becomes a proper status: the headers wait for it.
+        bool started = false;
+        IAsyncEnumerable<(int, ChatResponseUpdate)> updates = ChoiceStreams.MergeAsync(
+            request.Choices, (_, token) => served.Chat.GetStreamingResponseAsync(request.Messages, request.Options.Clone(), token), cancellationToken);
+        await foreach ((int choice, ChatResponseUpdate update) in updates.ConfigureAwait(false))
         {
-            bool started = false;
-            await foreach ((int choice, ChatResponseUpdate? update, Exception? error) in events.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            if (request.Stream && !started)
             {
-                if (error is not null)
+                await OpenAiHttp.StartEventStreamAsync(context.Response, cancellationToken).ConfigureAwait(false);
+                for (int i = 0; i < request.Choices; i++)
                 {
-                    throw error;
-                }
-
-                if (request.Stream && !started)
-                {
-                    await OpenAiHttp.StartEventStreamAsync(context.Response, cancellationToken).ConfigureAwait(false);
-                    for (int i = 0; i < request.Choices; i++)
-                    {
-                        await OpenAiHttp.WriteEventAsync(context.Response, writer => response.WriteRoleChunk(writer, i), cancellationToken).ConfigureAwait(false);
-                    }
-                }
-
-                started = true;
-                if (request.Stream)
-                {
-                    foreach (Action<Utf8JsonWriter> chunk in response.Chunks(choice, update!))
-                    {
-                        await OpenAiHttp.WriteEventAsync(context.Response, chunk, cancellationToken).ConfigureAwait(false);
-                    }
-                }
-                else
-                {
-                    response.Accumulate(choice, update!);
+                    await OpenAiHttp.WriteEventAsync(context.Response, writer => response.WriteRoleChunk(writer, i), cancellationToken).ConfigureAwait(false);
                 }
             }
 
-            cancellationToken.ThrowIfCancellationRequested();
+            started = true;
             if (!request.Stream)
             {
-                await OpenAiHttp.WriteJsonAsync(context.Response, response.WriteCompletion, cancellationToken).ConfigureAwait(false);
-                return;
+                response.Accumulate(choice, update);
+                continue;
             }
 
-            if (request.IncludeUsage)
+            foreach (Action<Utf8JsonWriter> chunk in response.Chunks(choice, update))
             {
-                await OpenAiHttp.WriteEventAsync(context.Response, response.WriteUsageChunk, cancellationToken).ConfigureAwait(false);
-            }
-
-            await OpenAiHttp.WriteDoneAsync(context.Response, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            // A failed or abandoned choice stops its siblings at once (their sequences free their KV cells).
-            await stop.CancelAsync().ConfigureAwait(false);
-            await Task.WhenAll(pumps).ConfigureAwait(false);
-        }
-    }
-
-    private static async Task PumpAsync(LlamaChatClient chat, ChatCompletionRequest request, int choice, ChannelWriter<(int, ChatResponseUpdate?, Exception?)> events, CancellationToken cancellationToken)
-    {
-        await Task.Yield();
-        try
-        {
-            await foreach (ChatResponseUpdate update in chat.GetStreamingResponseAsync(request.Messages, request.Options.Clone(), cancellationToken).ConfigureAwait(false))
-            {
-                events.TryWrite((choice, update, null));
+                await OpenAiHttp.WriteEventAsync(context.Response, chunk, cancellationToken).ConfigureAwait(false);
             }
         }
-        catch (Exception ex)
+
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!request.Stream)
         {
-            events.TryWrite((choice, null, ex));
+            await OpenAiHttp.WriteJsonAsync(context.Response, response.WriteCompletion, cancellationToken).ConfigureAwait(false);
+            return;
         }
+
+        if (request.IncludeUsage)
+        {
+            await OpenAiHttp.WriteEventAsync(context.Response, response.WriteUsageChunk, cancellationToken).ConfigureAwait(false);
+        }
+
+        await OpenAiHttp.WriteDoneAsync(context.Response, cancellationToken).ConfigureAwait(false);
     }
 
     // Tool-call arguments as OpenAI sends them: compact JSON in a string.

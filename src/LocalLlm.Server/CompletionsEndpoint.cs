@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using System.Threading.Channels;
 using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Server;
@@ -20,7 +19,8 @@ internal static class CompletionsEndpoint
         var request = new RequestObject(body.RootElement, string.Empty);
         ChatCompletionRequestReader.CheckModel(request, served.Id);
         LlamaModel model = await served.GetModelAsync(cancellationToken).ConfigureAwait(false);
-        List<(int[] Tokens, string Text)> prompts = ReadPrompts(request, model.Tokenizer);
+        List<(int[] Tokens, string Text)> prompts = [.. TextOrTokens.Read(request, "prompt", model.Tokenizer, 16)
+            .Select(p => (p.Tokens ?? model.Tokenizer.Tokenize(p.Text, addSpecial: true, parseSpecial: true), p.Text))];
         if (request.TryGet("suffix", out _))
         {
             throw OpenAiRequestException.BadRequest("suffix", "'suffix' (fill-in-the-middle) is not supported by this server.");
@@ -38,137 +38,47 @@ internal static class CompletionsEndpoint
         bool includeUsage = request.Object("stream_options")?.Boolean("include_usage") ?? false;
 
         var completion = new TextCompletion(served.Id, prompts.Count * n, n, model.Tokenizer, logprobs >= 0);
-        var events = Channel.CreateUnbounded<(int Choice, LlamaGenerationUpdate? Update, Exception? Error)>(new UnboundedChannelOptions { SingleReader = true });
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task[] pumps = [.. Enumerable.Range(0, prompts.Count * n).Select(choice => PumpAsync(served.Chat, prompts[choice / n].Tokens, generation, choice, events.Writer, stop.Token))];
-        _ = Task.WhenAll(pumps).ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
-        try
+        bool started = false;
+        IAsyncEnumerable<(int, LlamaGenerationUpdate)> updates = ChoiceStreams.MergeAsync(
+            prompts.Count * n, (choice, token) => served.Chat.StreamCompletionAsync(prompts[choice / n].Tokens, generation, token), cancellationToken);
+        await foreach ((int choice, LlamaGenerationUpdate update) in updates.ConfigureAwait(false))
         {
-            bool started = false;
-            await foreach ((int choice, LlamaGenerationUpdate? update, Exception? error) in events.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            if (stream && !started && echo)
             {
-                if (error is not null)
+                await OpenAiHttp.StartEventStreamAsync(context.Response, cancellationToken).ConfigureAwait(false);
+                for (int i = 0; i < prompts.Count * n; i++)
                 {
-                    throw error;
-                }
-
-                if (stream && !started)
-                {
-                    await OpenAiHttp.StartEventStreamAsync(context.Response, cancellationToken).ConfigureAwait(false);
-                    if (echo)
-                    {
-                        for (int i = 0; i < prompts.Count * n; i++)
-                        {
-                            string echoed = prompts[i / n].Text;
-                            int index = i;
-                            await OpenAiHttp.WriteEventAsync(context.Response, writer => completion.WriteChunk(writer, index, echoed, null, null), cancellationToken).ConfigureAwait(false);
-                        }
-                    }
-                }
-
-                started = true;
-                completion.Accumulate(choice, update!);
-                if (stream && (update!.Text.Length > 0 || update.FinishReason is not null || logprobs >= 0))
-                {
-                    await OpenAiHttp.WriteEventAsync(context.Response, writer => completion.WriteChunk(writer, choice, update.Text, update.TokenId is null ? null : update, update.FinishReason), cancellationToken).ConfigureAwait(false);
+                    string echoed = prompts[i / n].Text;
+                    int index = i;
+                    await OpenAiHttp.WriteEventAsync(context.Response, writer => completion.WriteChunk(writer, index, echoed, null, null), cancellationToken).ConfigureAwait(false);
                 }
             }
-
-            cancellationToken.ThrowIfCancellationRequested();
-            if (!stream)
+            else if (stream && !started)
             {
-                await OpenAiHttp.WriteJsonAsync(context.Response, writer => completion.WriteCompletion(writer, echo ? i => prompts[i / n].Text : null), cancellationToken).ConfigureAwait(false);
-                return;
+                await OpenAiHttp.StartEventStreamAsync(context.Response, cancellationToken).ConfigureAwait(false);
             }
 
-            if (includeUsage)
+            started = true;
+            completion.Accumulate(choice, update);
+            if (stream && (update.Text.Length > 0 || update.FinishReason is not null || logprobs >= 0))
             {
-                await OpenAiHttp.WriteEventAsync(context.Response, completion.WriteUsageChunk, cancellationToken).ConfigureAwait(false);
-            }
-
-            await OpenAiHttp.WriteDoneAsync(context.Response, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            await stop.CancelAsync().ConfigureAwait(false);
-            await Task.WhenAll(pumps).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>The prompt: a string, an array of strings, an array of token ids, or an array of those.</summary>
-    private static List<(int[] Tokens, string Text)> ReadPrompts(RequestObject request, LlamaTokenizer tokenizer)
-    {
-        if (!request.TryGet("prompt", out JsonElement prompt))
-        {
-            throw OpenAiRequestException.BadRequest("prompt", "'prompt' is required.");
-        }
-
-        var prompts = new List<(int[], string)>();
-        if (prompt.ValueKind == JsonValueKind.String)
-        {
-            prompts.Add(FromText(prompt.GetString()!, tokenizer, "prompt"));
-        }
-        else if (prompt.ValueKind == JsonValueKind.Array && prompt.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number))
-        {
-            prompts.Add(FromTokens(prompt, tokenizer, "prompt"));
-        }
-        else if (prompt.ValueKind == JsonValueKind.Array)
-        {
-            int index = 0;
-            foreach (JsonElement item in prompt.EnumerateArray())
-            {
-                string path = $"prompt[{index++}]";
-                prompts.Add(item.ValueKind switch
-                {
-                    JsonValueKind.String => FromText(item.GetString()!, tokenizer, path),
-                    JsonValueKind.Array => FromTokens(item, tokenizer, path),
-                    _ => throw OpenAiRequestException.BadRequest(path, $"'{path}' must be a string or an array of token ids, but was {RequestObject.Describe(item)}."),
-                });
+                await OpenAiHttp.WriteEventAsync(context.Response, writer => completion.WriteChunk(writer, choice, update.Text, update.TokenId is null ? null : update, update.FinishReason), cancellationToken).ConfigureAwait(false);
             }
         }
-        else
+
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!stream)
         {
-            throw OpenAiRequestException.BadRequest("prompt", $"'prompt' must be a string, an array of strings or an array of token ids, but was {RequestObject.Describe(prompt)}.");
+            await OpenAiHttp.WriteJsonAsync(context.Response, writer => completion.WriteCompletion(writer, echo ? i => prompts[i / n].Text : null), cancellationToken).ConfigureAwait(false);
+            return;
         }
 
-        return prompts.Count is > 0 and <= 16
-            ? prompts
-            : throw OpenAiRequestException.BadRequest("prompt", $"'prompt' must hold between 1 and 16 prompts, but held {prompts.Count}.");
-    }
-
-    private static (int[], string) FromText(string text, LlamaTokenizer tokenizer, string path)
-    {
-        int[] tokens = tokenizer.Tokenize(text, addSpecial: true, parseSpecial: true);
-        return tokens.Length > 0 ? (tokens, text) : throw OpenAiRequestException.BadRequest(path, $"'{path}' is empty.");
-    }
-
-    private static (int[], string) FromTokens(JsonElement array, LlamaTokenizer tokenizer, string path)
-    {
-        var tokens = new List<int>();
-        foreach (JsonElement token in array.EnumerateArray())
+        if (includeUsage)
         {
-            tokens.Add(token.ValueKind == JsonValueKind.Number && token.TryGetInt32(out int id) && id >= 0 && id < tokenizer.VocabularySize
-                ? id
-                : throw OpenAiRequestException.BadRequest(path, $"'{path}' holds {token.GetRawText()}, which is not a token id of this model (0 to {tokenizer.VocabularySize - 1})."));
+            await OpenAiHttp.WriteEventAsync(context.Response, completion.WriteUsageChunk, cancellationToken).ConfigureAwait(false);
         }
 
-        return tokens.Count > 0 ? ([.. tokens], tokenizer.Detokenize(tokens.ToArray())) : throw OpenAiRequestException.BadRequest(path, $"'{path}' is empty.");
-    }
-
-    private static async Task PumpAsync(LlamaChatClient chat, int[] prompt, LlamaGenerationOptions generation, int choice, ChannelWriter<(int, LlamaGenerationUpdate?, Exception?)> events, CancellationToken cancellationToken)
-    {
-        await Task.Yield();
-        try
-        {
-            await foreach (LlamaGenerationUpdate update in chat.StreamCompletionAsync(prompt, generation, cancellationToken).ConfigureAwait(false))
-            {
-                events.TryWrite((choice, update, null));
-            }
-        }
-        catch (Exception ex)
-        {
-            events.TryWrite((choice, null, ex));
-        }
+        await OpenAiHttp.WriteDoneAsync(context.Response, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>One legacy completion being assembled.</summary>

@@ -19,7 +19,7 @@ internal static class EmbeddingsEndpoint
         }
 
         LlamaModel model = await served.GetModelAsync(cancellationToken).ConfigureAwait(false);
-        List<string> inputs = ReadInputs(request, model.Tokenizer);
+        List<string> inputs = [.. TextOrTokens.Read(request, "input", model.Tokenizer, 2048).Select(i => i.Text)];
         if (request.Integer("dimensions", 1, int.MaxValue) is { } dimensions && dimensions != model.Metadata.EmbeddingSize)
         {
             throw OpenAiRequestException.BadRequest("dimensions", $"'dimensions' must be this model's embedding size, {model.Metadata.EmbeddingSize}, or absent, but was {dimensions}.");
@@ -64,67 +64,5 @@ internal static class EmbeddingsEndpoint
             writer.WriteEndObject();
             writer.WriteEndObject();
         }, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>A string, an array of strings, an array of token ids or an array of those; token ids are read back as text.</summary>
-    private static List<string> ReadInputs(RequestObject request, LlamaTokenizer tokenizer)
-    {
-        if (!request.TryGet("input", out JsonElement input))
-        {
-            throw OpenAiRequestException.BadRequest("input", "'input' is required.");
-        }
-
-        var inputs = new List<string>();
-        if (input.ValueKind == JsonValueKind.String)
-        {
-            inputs.Add(input.GetString()!);
-        }
-        else if (input.ValueKind == JsonValueKind.Array && input.GetArrayLength() > 0 && input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number))
-        {
-            inputs.Add(FromTokens(input, tokenizer, "input"));
-        }
-        else if (input.ValueKind == JsonValueKind.Array)
-        {
-            int index = 0;
-            foreach (JsonElement item in input.EnumerateArray())
-            {
-                string path = $"input[{index++}]";
-                inputs.Add(item.ValueKind switch
-                {
-                    JsonValueKind.String => item.GetString()!,
-                    JsonValueKind.Array => FromTokens(item, tokenizer, path),
-                    _ => throw OpenAiRequestException.BadRequest(path, $"'{path}' must be a string or an array of token ids, but was {RequestObject.Describe(item)}."),
-                });
-            }
-        }
-        else
-        {
-            throw OpenAiRequestException.BadRequest("input", $"'input' must be a string, an array of strings or an array of token ids, but was {RequestObject.Describe(input)}.");
-        }
-
-        for (int i = 0; i < inputs.Count; i++)
-        {
-            if (inputs[i].Length == 0)
-            {
-                throw OpenAiRequestException.BadRequest(input.ValueKind == JsonValueKind.String ? "input" : $"input[{i}]", "An input is empty; each input needs at least one character.");
-            }
-        }
-
-        return inputs.Count is > 0 and <= 2048
-            ? inputs
-            : throw OpenAiRequestException.BadRequest("input", $"'input' must hold between 1 and 2048 inputs, but held {inputs.Count}.");
-    }
-
-    private static string FromTokens(JsonElement array, LlamaTokenizer tokenizer, string path)
-    {
-        var tokens = new List<int>();
-        foreach (JsonElement token in array.EnumerateArray())
-        {
-            tokens.Add(token.ValueKind == JsonValueKind.Number && token.TryGetInt32(out int id) && id >= 0 && id < tokenizer.VocabularySize
-                ? id
-                : throw OpenAiRequestException.BadRequest(path, $"'{path}' holds {token.GetRawText()}, which is not a token id of this model (0 to {tokenizer.VocabularySize - 1})."));
-        }
-
-        return tokenizer.Detokenize(tokens.ToArray());
     }
 }

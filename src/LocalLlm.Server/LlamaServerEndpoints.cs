@@ -15,12 +15,7 @@ internal static class LlamaServerEndpoints
     {
         if (served.IsLoaded)
         {
-            return OpenAiHttp.WriteJsonAsync(context.Response, writer =>
-            {
-                writer.WriteStartObject();
-                writer.WriteString("status", "ok");
-                writer.WriteEndObject();
-            }, context.RequestAborted);
+            return WriteStringAsync(context, "status", "ok", context.RequestAborted);
         }
 
         return served.LoadFailure is { } failure
@@ -98,23 +93,9 @@ internal static class LlamaServerEndpoints
         using JsonDocument body = await OpenAiHttp.ReadJsonAsync(context.Request, cancellationToken).ConfigureAwait(false);
         var request = new RequestObject(body.RootElement, string.Empty);
         LlamaTokenizer tokenizer = (await served.GetModelAsync(cancellationToken).ConfigureAwait(false)).Tokenizer;
-        var tokens = new List<int>();
-        int index = 0;
-        foreach (JsonElement token in request.Array("tokens", required: true))
-        {
-            tokens.Add(token.ValueKind == JsonValueKind.Number && token.TryGetInt32(out int id) && id >= 0 && id < tokenizer.VocabularySize
-                ? id
-                : throw OpenAiRequestException.BadRequest($"tokens[{index}]", $"'tokens[{index}]' is {token.GetRawText()}, which is not a token id of this model (0 to {tokenizer.VocabularySize - 1})."));
-            index++;
-        }
-
-        string content = tokenizer.Detokenize(tokens.ToArray(), renderSpecial: true);
-        await OpenAiHttp.WriteJsonAsync(context.Response, writer =>
-        {
-            writer.WriteStartObject();
-            writer.WriteString("content", content);
-            writer.WriteEndObject();
-        }, cancellationToken).ConfigureAwait(false);
+        request.Array("tokens", required: true);
+        int[] tokens = TextOrTokens.TokenIds(body.RootElement.GetProperty("tokens"), tokenizer, "tokens");
+        await WriteStringAsync(context, "content", tokenizer.Detokenize(tokens, renderSpecial: true), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The prompt the model's template makes of a conversation, without generating.</summary>
@@ -124,13 +105,7 @@ internal static class LlamaServerEndpoints
         var request = new RequestObject(body.RootElement, string.Empty);
         List<ChatMessage> messages = ChatCompletionRequestReader.ReadMessages(request, "messages");
         await served.GetModelAsync(cancellationToken).ConfigureAwait(false);
-        string prompt = served.Chat.Template!.Apply(ChatMessageMapper.ToLlama(messages));
-        await OpenAiHttp.WriteJsonAsync(context.Response, writer =>
-        {
-            writer.WriteStartObject();
-            writer.WriteString("prompt", prompt);
-            writer.WriteEndObject();
-        }, cancellationToken).ConfigureAwait(false);
+        await WriteStringAsync(context, "prompt", served.Chat.Template!.Apply(ChatMessageMapper.ToLlama(messages)), cancellationToken).ConfigureAwait(false);
     }
 
     public static async Task PropsAsync(HttpContext context, ServedModel served, CancellationToken cancellationToken)
@@ -156,4 +131,12 @@ internal static class LlamaServerEndpoints
             writer.WriteEndObject();
         }, cancellationToken).ConfigureAwait(false);
     }
+
+    private static Task WriteStringAsync(HttpContext context, string name, string value, CancellationToken cancellationToken) =>
+        OpenAiHttp.WriteJsonAsync(context.Response, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString(name, value);
+            writer.WriteEndObject();
+        }, cancellationToken);
 }
