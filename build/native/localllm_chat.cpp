@@ -297,7 +297,7 @@ size_t localllm_chat_reasoning_budget_end_match(const llama_sampler * sampler, i
 // What a model and a context would take on each device, without allocating: the model is read with no_alloc (the
 // header and tensor shapes only) and the context sized, as llama-server's --fit does, but every buffer is counted:
 // the CPU's extra buffer types (weights repacked for the CPU) go to the host, which --fit leaves out because it
-// assumes system memory is unlimited. params_json: n_gpu_layers, n_ctx, n_batch, n_ubatch, n_seq_max,
+// assumes system memory is unlimited. params_json: n_gpu_layers, main_gpu, split_mode, n_ctx, n_batch, n_ubatch, n_seq_max,
 // kv_unified, type_k, type_v, flash_attn_type (each optional; llama.cpp's defaults otherwise). out_json: n_layer,
 // n_ctx_train, devices[] of {name, total, free, model, context, compute} in bytes, the host (CPU) last.
 int localllm_memory_estimate(const char * model_path, const char * params_json, char ** out_json, char ** error) {
@@ -306,6 +306,8 @@ int localllm_memory_estimate(const char * model_path, const char * params_json, 
         const common_json params = common_json::parse(params_json);
         llama_model_params mparams = llama_model_default_params();
         mparams.n_gpu_layers = params.value("n_gpu_layers", mparams.n_gpu_layers);
+        mparams.main_gpu     = params.value("main_gpu", mparams.main_gpu);
+        mparams.split_mode   = static_cast<llama_split_mode>(params.value("split_mode", static_cast<int>(mparams.split_mode)));
         mparams.no_alloc     = true;
         mparams.load_mode    = LLAMA_LOAD_MODE_NONE;  // a no_alloc load maps nothing; llama.cpp asserts otherwise
         llama_context_params cparams = llama_context_default_params();

@@ -277,8 +277,8 @@ internal static class ChatCompletionsEndpoint
         private static string Arguments(FunctionCallContent call) =>
             JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), CompactJson.GetTypeInfo(typeof(IDictionary<string, object?>)));
 
-        private static string FinishReason(ChatFinishReason reason) =>
-            reason == ChatFinishReason.ToolCalls ? "tool_calls" : reason == ChatFinishReason.Length ? "length" : reason == ChatFinishReason.ContentFilter ? "content_filter" : "stop";
+        // Microsoft.Extensions.AI's finish reasons carry OpenAI's names (stop, length, tool_calls, content_filter).
+        private static string FinishReason(ChatFinishReason reason) => reason.Value;
 
         private sealed class Choice
         {

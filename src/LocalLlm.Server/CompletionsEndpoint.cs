@@ -40,7 +40,7 @@ internal static class CompletionsEndpoint
         var completion = new TextCompletion(served.Id, prompts.Count * n, n, model.Tokenizer, logprobs >= 0);
         bool started = false;
         IAsyncEnumerable<(int, LlamaGenerationUpdate)> updates = ChoiceStreams.MergeAsync(
-            prompts.Count * n, (choice, token) => served.Chat.StreamCompletionAsync(prompts[choice / n].Tokens, generation, token), cancellationToken);
+            prompts.Count * n, (choice, token) => StreamAsync(served.Chat, prompts[choice / n].Tokens, generation, token), cancellationToken);
         await foreach ((int choice, LlamaGenerationUpdate update) in updates.ConfigureAwait(false))
         {
             if (stream && !started && echo)
@@ -79,6 +79,31 @@ internal static class CompletionsEndpoint
         }
 
         await OpenAiHttp.WriteDoneAsync(context.Response, cancellationToken).ConfigureAwait(false);
+    }
+
+    // A prompt too long for a sequence is the prompt's fault, and the 400 says so.
+    private static async IAsyncEnumerable<LlamaGenerationUpdate> StreamAsync(LlamaChatClient chat, int[] prompt, LlamaGenerationOptions generation, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        IAsyncEnumerator<LlamaGenerationUpdate> updates = chat.StreamCompletionAsync(prompt, generation, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using (updates.ConfigureAwait(false))
+        {
+            while (true)
+            {
+                try
+                {
+                    if (!await updates.MoveNextAsync().ConfigureAwait(false))
+                    {
+                        yield break;
+                    }
+                }
+                catch (LlamaContextOverflowException ex)
+                {
+                    throw OpenAiRequestException.BadRequest("prompt", ex.Message, "context_length_exceeded");
+                }
+
+                yield return updates.Current;
+            }
+        }
     }
 
     /// <summary>One legacy completion being assembled.</summary>
@@ -178,7 +203,7 @@ internal static class CompletionsEndpoint
                 writer.WriteNull("logprobs");
             }
 
-            OpenAiHttp.WriteStringOrNull(writer, "finish_reason", finish switch { null => null, LlamaFinishReason.Length => "length", _ => "stop" });
+            OpenAiHttp.WriteStringOrNull(writer, "finish_reason", finish switch { null => null, LlamaFinishReason.Length or LlamaFinishReason.ContextFull => "length", _ => "stop" });
             writer.WriteEndObject();
         }
 

@@ -35,7 +35,7 @@ public static class LocalLlmEndpointRouteBuilderExtensions
         RequestDelegate Guarded(Func<HttpContext, ServedModel, CancellationToken, Task> endpoint) => context =>
             keys.IsAuthorized(context.Request)
                 ? OpenAiHttp.RunAsync(context, logger, options.RetryAfterSeconds, token => endpoint(context, served, token), stopping)
-                : OpenAiHttp.WriteErrorAsync(context.Response, new OpenAiRequestException(StatusCodes.Status401Unauthorized, "Invalid or missing API key: send 'Authorization: Bearer <key>'.", null, "authentication_error", "invalid_api_key"));
+                : OpenAiHttp.WriteUnauthorizedAsync(context.Response);
 
         RouteGroupBuilder group = endpoints.MapGroup(string.Empty);
         group.MapGet("/health", context => LlamaServerEndpoints.HealthAsync(context, served));
@@ -56,7 +56,7 @@ public static class LocalLlmEndpointRouteBuilderExtensions
         {
             if (!keys.IsAuthorized(context.Request))
             {
-                await OpenAiHttp.WriteErrorAsync(context.Response, new OpenAiRequestException(StatusCodes.Status401Unauthorized, "Invalid or missing API key: send 'Authorization: Bearer <key>'.", null, "authentication_error", "invalid_api_key")).ConfigureAwait(false);
+                await OpenAiHttp.WriteUnauthorizedAsync(context.Response).ConfigureAwait(false);
                 return;
             }
 

@@ -37,7 +37,7 @@ internal static partial class OpenAiHttp
         }
         catch (Exception ex)
         {
-            OpenAiRequestException error = ToRequestError(ex, retryAfterSeconds, context.Response.Headers);
+            OpenAiRequestException error = ToRequestError(ex, stopping.IsCancellationRequested);
             if (error.StatusCode >= 500)
             {
                 LogFailed(logger, ex, context.Request.Path);
@@ -50,31 +50,42 @@ internal static partial class OpenAiHttp
                 return;
             }
 
+            if (error.StatusCode == StatusCodes.Status429TooManyRequests)
+            {
+                context.Response.Headers.RetryAfter = retryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            }
+
             await WriteErrorAsync(context.Response, error).ConfigureAwait(false);
         }
     }
 
-    public static OpenAiRequestException ToRequestError(Exception ex, int retryAfterSeconds, IHeaderDictionary headers)
+    public static OpenAiRequestException ToRequestError(Exception ex, bool stopping)
     {
         switch (ex)
         {
             case OpenAiRequestException request:
                 return request;
             case LlamaQueueFullException:
-                headers.RetryAfter = retryAfterSeconds.ToString(CultureInfo.InvariantCulture);
                 return new OpenAiRequestException(StatusCodes.Status429TooManyRequests, $"The server is busy: {ex.Message}", null, "rate_limit_error", "queue_full");
             case LlamaContextOverflowException:
                 return OpenAiRequestException.BadRequest("messages", ex.Message, "context_length_exceeded");
+            case BadHttpRequestException badRequest:
+                return new OpenAiRequestException(badRequest.StatusCode, badRequest.Message, null);
             case ArgumentException argument:
+                // The chat layer's mapping names the request setting it refused (min_p, response_format, ...).
                 return OpenAiRequestException.BadRequest(argument.ParamName, argument.Message);
             case LlamaChatTemplateException:
                 return OpenAiRequestException.BadRequest(null, ex.Message);
-            case OperationCanceledException:
+            case OperationCanceledException when stopping:
                 return new OpenAiRequestException(StatusCodes.Status503ServiceUnavailable, "The server is shutting down; the request was stopped.", null, "unavailable_error");
             default:
                 return new OpenAiRequestException(StatusCodes.Status500InternalServerError, $"The server failed: {ex.Message}", null, "server_error");
         }
     }
+
+    /// <summary>The 401 every guarded endpoint answers a request without a listed key.</summary>
+    public static Task WriteUnauthorizedAsync(HttpResponse response) =>
+        WriteErrorAsync(response, new OpenAiRequestException(StatusCodes.Status401Unauthorized, "Invalid or missing API key: send 'Authorization: Bearer <key>'.", null, "authentication_error", "invalid_api_key"));
 
     /// <summary>Reads the body as JSON; malformed JSON or the wrong media type is a 400 that says so.</summary>
     public static async Task<JsonDocument> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)

@@ -49,17 +49,30 @@ internal sealed partial class HubClient(HttpClient http, Uri endpoint, string? t
         var files = new List<HubFile>();
         foreach (JsonElement item in tree.RootElement.EnumerateArray())
         {
-            if (item.TryGetProperty("type", out JsonElement type) && type.GetString() == "file" && item.TryGetProperty("path", out JsonElement path) && path.GetString() is { } filePath)
+            if (item.TryGetProperty("type", out JsonElement type) && type.GetString() == "file" && item.TryGetProperty("path", out JsonElement path) && path.GetString() is { } filePath
+                && IsSafePath(filePath))
             {
                 string? sha256 = item.TryGetProperty("lfs", out JsonElement lfs) && lfs.ValueKind == JsonValueKind.Object && lfs.TryGetProperty("oid", out JsonElement oid) ? oid.GetString() : null;
                 long size = item.TryGetProperty("size", out JsonElement s) && s.TryGetInt64(out long n) ? n : -1;
                 string? blob = item.TryGetProperty("oid", out JsonElement gitOid) ? gitOid.GetString() : null;
-                files.Add(new HubFile(filePath, size, sha256 is not null && Sha256Pattern().IsMatch(sha256) ? sha256.ToLowerInvariant() : null, blob));
+                sha256 = sha256 is not null && Sha256Pattern().IsMatch(sha256) ? sha256.ToLowerInvariant() : null;
+                blob = blob is not null && (CommitPattern().IsMatch(blob) || Sha256Pattern().IsMatch(blob)) ? blob.ToLowerInvariant() : null;
+                if (sha256 is not null || blob is not null)
+                {
+                    // Names from the listing become cache paths: only relative paths of plain segments and hex blob
+                    // names get there, as llama.cpp's is_valid_subpath and is_valid_oid allow.
+                    files.Add(new HubFile(filePath, size, sha256, blob));
+                }
             }
         }
 
         return files;
     }
+
+    /// <summary>A repository path that stays inside its snapshot folder: plain segments, no <c>..</c>, no root, no backslash.</summary>
+    public static bool IsSafePath(string path) =>
+        path.Length is > 0 and < 1024 && !path.Contains('\\') && !path.StartsWith('/') &&
+        path.Split('/').All(segment => segment.Length > 0 && segment != "." && segment != ".." && !segment.Contains(':') && segment.IndexOfAny(Path.GetInvalidFileNameChars()) < 0);
 
     public Uri FileAddress(string repository, string commit, string path) =>
         new(endpoint, $"{repository}/resolve/{commit}/{string.Join('/', path.Split('/').Select(Uri.EscapeDataString))}");
@@ -102,7 +115,24 @@ internal sealed partial class HubClient(HttpClient http, Uri endpoint, string? t
         }
 
         await using Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        return await JsonDocument.ParseAsync(body, default, cancellationToken).ConfigureAwait(false);
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(body, default, cancellationToken).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            throw new LlamaModelDownloadException(reference, $"The hub's answer to {relative} is not JSON: {ex.Message}", response.StatusCode, ex);
+        }
+
+        JsonValueKind expected = relative.Contains("/tree/", StringComparison.Ordinal) ? JsonValueKind.Array : JsonValueKind.Object;
+        if (document.RootElement.ValueKind != expected)
+        {
+            document.Dispose();
+            throw new LlamaModelDownloadException(reference, $"The hub's answer to {relative} is not the JSON {expected.ToString().ToLowerInvariant()} its API gives; is {endpoint} a Hugging Face hub?", response.StatusCode);
+        }
+
+        return document;
     }
 
     [GeneratedRegex("^[0-9a-fA-F]{40}$")]

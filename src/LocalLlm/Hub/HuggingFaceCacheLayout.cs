@@ -54,7 +54,7 @@ internal sealed class HuggingFaceCacheLayout(string root)
     {
         string path = Path.Combine([RepositoryDirectory(repository), "refs", .. revision.Split('/')]);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        string temporary = path + $".{Environment.ProcessId}.tmp";
+        string temporary = path + $".{Guid.NewGuid():N}.tmp";
         File.WriteAllText(temporary, commit);
         File.Move(temporary, path, overwrite: true);
     }

@@ -106,7 +106,7 @@ public sealed partial class LlamaModelReference
         {
             revision = body[(at + 1)..];
             body = body[..at];
-            if (revision.Length == 0 || revision.Contains('/', StringComparison.Ordinal) && !BranchPattern().IsMatch(revision))
+            if (!BranchPattern().IsMatch(revision) || revision.Split('/').Any(segment => segment is "" or "." or ".."))
             {
                 error = $"The model reference '{text}' names an empty or invalid revision after '@'.";
                 return false;

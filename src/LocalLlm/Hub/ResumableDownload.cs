@@ -34,7 +34,17 @@ internal sealed class ResumableDownload(HttpClient http, HubClient hub, Resilien
         }
 
         string partial = finalPath + ".incomplete";
-        await retries.ExecuteAsync(async token => await TransferAsync(address, partial, fileName, expectedSize, progress, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await retries.ExecuteAsync(async token => await TransferAsync(address, partial, fileName, expectedSize, progress, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            long kept = File.Exists(partial) ? new FileInfo(partial).Length : 0;
+            throw new LlamaModelDownloadException(reference,
+                $"Downloading '{fileName}' failed after its retries: {ex.Message} {kept} bytes are kept in {partial}; the next attempt resumes from there.",
+                (ex as HttpRequestException)?.StatusCode, ex);
+        }
 
         long length = new FileInfo(partial).Length;
         if (expectedSize is { } size and >= 0 && length != size)
@@ -94,7 +104,19 @@ internal sealed class ResumableDownload(HttpClient http, HubClient hub, Resilien
         }
 
         bool resumed = existing > 0 && response.StatusCode == HttpStatusCode.PartialContent;
+        if (resumed && response.Content.Headers.ContentRange is { From: { } from } && from != existing)
+        {
+            // The server resumed from somewhere else: the partial cannot be trusted to continue into this answer.
+            File.Delete(partial);
+            throw new HttpRequestException($"The server resumed '{fileName}' at byte {from}, not {existing}; starting again.");
+        }
+
         long? total = expectedSize is >= 0 ? expectedSize : response.Content.Headers.ContentLength + (resumed ? existing : 0);
+        if (total is null)
+        {
+            // Without a hash or a length there would be no telling a cut transfer from a whole file.
+            throw new LlamaModelDownloadException(reference, $"The server sends no length for '{fileName}', and without a length or a hash a complete download could not be told from a cut one.");
+        }
         await using var file = new FileStream(partial, resumed ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read, BufferSize, useAsync: true);
         long received = resumed ? existing : 0;
         await using Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
@@ -135,9 +157,10 @@ internal sealed class ResumableDownload(HttpClient http, HubClient hub, Resilien
             {
                 return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
-            catch (IOException)
+            catch (IOException ex) when (ex.GetType() == typeof(IOException))
             {
-                // Held by another downloader of the same file (in this process or another): wait for it.
+                // Held by another downloader of the same file (in this process or another): wait for it. A missing
+                // folder or a read-only cache fails as a subclass of IOException or as UnauthorizedAccessException instead.
                 await Task.Delay(100, cancellationToken).ConfigureAwait(false);
             }
         }

@@ -4,11 +4,12 @@ namespace LocalLlm;
 internal static class InferenceContexts
 {
     /// <summary>The context size used when none is configured: the model's trained length, capped.</summary>
-    public static int DefaultSize(LlamaModel model, int fallback = LlamaContextOptions.DefaultContextSizeLimit)
-    {
-        int trained = model.Metadata.TrainedContextLength;
-        return trained > 0 ? Math.Min(trained, LlamaContextOptions.DefaultContextSizeLimit) : fallback;
-    }
+    public static int DefaultSize(LlamaModel model, int fallback = LlamaContextOptions.DefaultContextSizeLimit) =>
+        DefaultSize(model.Metadata.TrainedContextLength, fallback);
+
+    /// <summary>The context a model trained on <paramref name="trained"/> tokens gets when none is asked for.</summary>
+    public static int DefaultSize(long trained, int fallback = LlamaContextOptions.DefaultContextSizeLimit) =>
+        trained > 0 ? (int)Math.Min(trained, LlamaContextOptions.DefaultContextSizeLimit) : fallback;
 
     /// <summary>Collects a streamed completion.</summary>
     public static async Task<LlamaCompletion> CollectAsync(IAsyncEnumerable<LlamaGenerationUpdate> updates, CancellationToken cancellationToken)

@@ -15,7 +15,7 @@ public sealed partial class LlamaModel
     /// </summary>
     /// <param name="path">The GGUF file.</param>
     /// <param name="modelOptions">The offload settings the model would load with (<see cref="LlamaModelOptions.GpuLayerCount"/>); null for the defaults. Host weights count in full, mapped or not.</param>
-    /// <param name="contextOptions">The context (size, batch sizes, cache types, flash attention); null for the defaults. An unset <see cref="LlamaContextOptions.ContextSize"/> means the model's trained length.</param>
+    /// <param name="contextOptions">The context (size, batch sizes, cache types, flash attention); null for the defaults. An unset <see cref="LlamaContextOptions.ContextSize"/> means what a session would make: the model's trained length, capped.</param>
     /// <param name="sequences">How many sequences the context would hold (a scheduler's or chat client's <c>ParallelSequences</c>).</param>
     /// <returns>The estimate per device.</returns>
     /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
@@ -34,12 +34,16 @@ public sealed partial class LlamaModel
         string fullPath = ModelFileCheck.Validate(path, LoadLogger(modelOptions));
         NativeLibraryLoader.EnsureInitialized();
 
-        // The same context a session or scheduler would make: n_ctx is the per-sequence size times the sequences.
-        int contextSize = (contextOptions.ContextSize ?? 0) * sequences;
-        int batchSize = contextSize == 0 ? contextOptions.BatchSize : Math.Min(Math.Max(contextOptions.BatchSize, sequences + 1), contextSize);
+        // The same context a session or scheduler would make (InferenceEngineSettings.FromContextOptions): n_ctx is the
+        // per-sequence size, by default the trained length capped, times the sequences.
+        int sequenceSize = contextOptions.ContextSize ?? InferenceContexts.DefaultSize(TrainedContextLength(fullPath));
+        int contextSize = sequenceSize * sequences;
+        int batchSize = Math.Min(Math.Max(contextOptions.BatchSize, sequences + 1), contextSize);
         var parameters = new JsonObject
         {
             ["n_gpu_layers"] = modelOptions.GpuLayerCount,
+            ["main_gpu"] = modelOptions.MainGpu,
+            ["split_mode"] = (int)modelOptions.SplitMode,
             ["n_ctx"] = contextSize,
             ["n_batch"] = batchSize,
             ["n_ubatch"] = Math.Min(contextOptions.MicroBatchSize, batchSize),
@@ -81,5 +85,13 @@ public sealed partial class LlamaModel
             d.GetProperty("free").GetInt64(),
             d.GetProperty("total").GetInt64()))];
         return new LlamaMemoryEstimate(devices, root.GetProperty("n_layer").GetInt32(), root.GetProperty("n_ctx_train").GetInt32());
+    }
+
+    private static long TrainedContextLength(string path)
+    {
+        Gguf.GgufFile header = Gguf.GgufFile.Read(path);
+        return header.Architecture is { } architecture && header.TryGetValue($"{architecture}.context_length", out Gguf.GgufMetadataEntry? entry)
+            ? entry.Value switch { uint u => u, int i => i, ulong l => (long)Math.Min(l, long.MaxValue), long l => l, _ => 0 }
+            : 0;
     }
 }

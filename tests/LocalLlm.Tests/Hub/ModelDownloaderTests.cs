@@ -77,6 +77,21 @@ public sealed class ModelDownloaderTests
     }
 
     [Test]
+    public async Task ListedPathsThatWouldLeaveTheCache_AreIgnored()
+    {
+        _hub.AddRepository("o/escape", new Dictionary<string, byte[]>
+        {
+            ["../../escaped-Q4_K_M.gguf"] = Bytes(10, 1), ["/abs-Q4_K_M.gguf"] = Bytes(10, 2), ["ok-Q8_0.gguf"] = Bytes(10, 3),
+        });
+        using LlamaModelDownloader downloader = Downloader();
+
+        LlamaModelResolution resolution = await downloader.ResolveAsync("hf:o/escape");
+
+        Assert.That(Path.GetFileName(resolution.ModelPath), Is.EqualTo("ok-Q8_0.gguf"), "the Q4_K_M entries were not safe paths, so they were never candidates");
+        Assert.That(Directory.GetFiles(Path.GetDirectoryName(_cache)!, "escaped-*", SearchOption.TopDirectoryOnly), Is.Empty);
+    }
+
+    [Test]
     public async Task Files_LandInTheHubCacheLayout_AndAResolveAgainIsServedFromIt()
     {
         byte[] model = Bytes(300_000, 7);

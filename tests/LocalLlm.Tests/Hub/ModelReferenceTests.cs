@@ -37,6 +37,7 @@ public sealed class ModelReferenceTests
     [TestCase("hf:justone", "does not name a repository")]
     [TestCase("hf:owner/repo:Q4 K", "quantization tag")]
     [TestCase("hf:owner/repo@", "revision")]
+    [TestCase("hf:owner/repo@../../x", "revision")]
     [TestCase("hf:owner/repo/model.bin", "ending in .gguf")]
     [TestCase("hf:owner/repo/../x.gguf", "ending in .gguf")]
     [TestCase("hf:owner/repo/m.gguf:Q4_K_M", "ending in .gguf")]

@@ -186,6 +186,7 @@ public sealed class OpenAiServerTests
 
         Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest), body.ToString());
         Assert.That(body.GetProperty("error").GetProperty("code").GetString(), Is.EqualTo("context_length_exceeded"));
+        Assert.That(body.GetProperty("error").GetProperty("param").GetString(), Is.EqualTo("prompt"));
     }
 
     [Test]
