@@ -6,6 +6,7 @@
 // no C++ exception crosses the boundary, no state but what the caller holds a handle to. All policy lives in C#.
 
 #include "chat.h"
+#include "fit.h"
 #include "llama-ext.h"
 #include "json-schema-to-grammar.h"
 #include "log.h"
@@ -19,7 +20,7 @@
 namespace {
 
 // Bumped whenever a function's signature or a JSON field changes; the managed side refuses any other value.
-constexpr int k_abi_version = 3;
+constexpr int k_abi_version = 4;
 
 char * copy_string(const std::string & text) {
     char * copy = static_cast<char *>(std::malloc(text.size() + 1));
@@ -359,6 +360,54 @@ int localllm_memory_estimate(const char * model_path, const char * params_json, 
                 { "model", use[i].model }, { "context", use[i].context }, { "compute", use[i].compute },
             });
         }
+        *out_json = copy_string(out.dump());
+    });
+}
+
+// llama-server's --fit: how many layers to offload, how to split them and how large a context to make so that each
+// GPU keeps margin_bytes free (common_fit_params; the host's memory it treats as unlimited, which the caller checks).
+// Only settings left at llama.cpp's defaults change: n_gpu_layers -1, and n_ctx 0 (then at least n_ctx_min).
+// params_json: as localllm_memory_estimate's, plus n_ctx_min and margin_bytes. out_json: status (0 fits, 1 does not),
+// n_gpu_layers, n_ctx, tensor_split[] (one per device llama.cpp knows), overrides (tensor placements --fit chose, which
+// this shim does not pass back: a count). Not thread-safe: llama.cpp's fit swaps the global log callback meanwhile.
+int localllm_fit_params(const char * model_path, const char * params_json, char ** out_json, char ** error) {
+    *out_json = nullptr;
+    return guarded(error, [&] {
+        const common_json params = common_json::parse(params_json);
+        llama_model_params mparams = llama_model_default_params();
+        mparams.n_gpu_layers = params.value("n_gpu_layers", mparams.n_gpu_layers);
+        mparams.main_gpu     = params.value("main_gpu", mparams.main_gpu);
+        mparams.split_mode   = static_cast<llama_split_mode>(params.value("split_mode", static_cast<int>(mparams.split_mode)));
+        llama_context_params cparams = llama_context_default_params();
+        cparams.n_ctx           = params.value("n_ctx", 0u);
+        cparams.n_batch         = params.value("n_batch", cparams.n_batch);
+        cparams.n_ubatch        = params.value("n_ubatch", cparams.n_ubatch);
+        cparams.n_seq_max       = params.value("n_seq_max", cparams.n_seq_max);
+        cparams.kv_unified      = params.value("kv_unified", cparams.kv_unified);
+        cparams.type_k          = static_cast<ggml_type>(params.value("type_k", static_cast<int>(cparams.type_k)));
+        cparams.type_v          = static_cast<ggml_type>(params.value("type_v", static_cast<int>(cparams.type_v)));
+        cparams.flash_attn_type = static_cast<llama_flash_attn_type>(params.value("flash_attn_type", static_cast<int>(cparams.flash_attn_type)));
+
+        std::vector<float> tensor_split(llama_max_devices(), 0.0f);
+        std::vector<llama_model_tensor_buft_override> overrides(llama_max_tensor_buft_overrides(), llama_model_tensor_buft_override{ nullptr, nullptr });
+        std::vector<size_t> margins(llama_max_devices(), params.value("margin_bytes", static_cast<size_t>(1024) * 1024 * 1024));
+        const common_params_fit_status status = common_fit_params(model_path, &mparams, &cparams, tensor_split.data(), overrides.data(),
+            margins.data(), params.value("n_ctx_min", 4096u), nullptr, GGML_LOG_LEVEL_ERROR);
+        if (status == COMMON_PARAMS_FIT_STATUS_ERROR) {
+            throw std::runtime_error("llama.cpp could not fit the model (see its log)");
+        }
+
+        size_t n_overrides = 0;
+        while (n_overrides < overrides.size() && overrides[n_overrides].pattern != nullptr) {
+            n_overrides++;
+        }
+        common_json out = {
+            { "status", status == COMMON_PARAMS_FIT_STATUS_SUCCESS ? 0 : 1 },
+            { "n_gpu_layers", mparams.n_gpu_layers },
+            { "n_ctx", cparams.n_ctx },
+            { "tensor_split", tensor_split },
+            { "overrides", n_overrides },
+        };
         *out_json = copy_string(out.dump());
     });
 }

@@ -109,6 +109,15 @@ internal static unsafe class NativeChatLayer
         return TakeString(json);
     }
 
+    /// <summary>Runs llama-server's fit of layers, split and context to free GPU memory (see localllm_fit_params).</summary>
+    public static string FitParameters(string modelPath, string parametersJson)
+    {
+        NativeLibraryLoader.EnsureChatLayer();
+        int status = NativeMethods.localllm_fit_params(modelPath, parametersJson, out byte* json, out byte* error);
+        ThrowOnFailure(status, error);
+        return TakeString(json);
+    }
+
     /// <summary>Converts a JSON schema to GBNF as llama-server does for <c>response_format</c>.</summary>
     public static string JsonSchemaToGrammar(string schemaJson)
     {

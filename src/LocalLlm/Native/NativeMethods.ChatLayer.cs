@@ -9,7 +9,7 @@ internal static unsafe partial class NativeMethods
     internal const string ChatLayerLibrary = "localllm-chat";
 
     /// <summary>The shim's ABI version this assembly binds (k_abi_version in localllm_chat.cpp).</summary>
-    internal const int ChatLayerAbiVersion = 3;
+    internal const int ChatLayerAbiVersion = 4;
 
     [LibraryImport(ChatLayerLibrary)]
     internal static partial int localllm_chat_abi_version();
@@ -28,6 +28,9 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(ChatLayerLibrary, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int localllm_memory_estimate(string model_path, string params_json, out byte* out_json, out byte* error);
+
+    [LibraryImport(ChatLayerLibrary, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int localllm_fit_params(string model_path, string params_json, out byte* out_json, out byte* error);
 
     [LibraryImport(ChatLayerLibrary)]
     internal static partial int localllm_chat_templates_describe(SafeChatTemplatesHandle templates, out byte* out_json, out byte* error);

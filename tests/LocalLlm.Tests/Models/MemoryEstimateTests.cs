@@ -48,4 +48,59 @@ public sealed class MemoryEstimateTests
             File.Delete(path);
         }
     }
+
+    [Test]
+    public void PlanFit_OnAMachineWithRoom_KeepsEveryLayerAndTheTrainedContext()
+    {
+        string path = GeneratedModels.Ensure(ModelShape.Tiny);
+
+        LlamaFitPlan plan = LlamaModel.PlanFit(path);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(plan.Fits, Is.True, plan.Explanation);
+            Assert.That(plan.GpuLayerCount, Is.EqualTo(-1), "no GPU here: llama.cpp's fit leaves the offload as it was");
+            Assert.That(plan.ContextSize, Is.EqualTo(plan.Estimate.TrainedContextLength), "the largest context the model was trained for, since it fits");
+            Assert.That(plan.Explanation, Is.Empty);
+        });
+    }
+
+    [Test]
+    public void PlanFit_ShrinksAChosenContext_ToWhatTheHostHolds_AndKeepsTheMargin()
+    {
+        // 256 sequences make the tiny model's KV cache large enough (64 KiB a position) that the free memory's drift
+        // between two readings moves the answer by little.
+        const int Sequences = 256;
+        string path = GeneratedModels.Ensure(ModelShape.Tiny);
+        LlamaMemoryEstimate full = LlamaModel.EstimateMemory(path, contextOptions: new LlamaContextOptions { ContextSize = 2048 }, sequences: Sequences);
+        LlamaDeviceMemoryEstimate host = full.Devices[^1];
+        long perPosition = host.ContextBytes / 2048;
+
+        // A margin that leaves room for the weights, the compute buffers and about 1,000 positions of KV cache.
+        long margin = host.FreeBytes - host.ModelBytes - host.ComputeBytes - (perPosition * 1000);
+        LlamaFitPlan plan = LlamaModel.PlanFit(path, new LlamaFitOptions { MarginBytes = margin, MinimumContextSize = 256, Sequences = Sequences });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(plan.Fits, Is.True, plan.Explanation);
+            Assert.That(plan.ContextSize, Is.InRange(512, 1024), "shrunk from the trained 2,048 to a multiple of 256 near 1,000");
+            Assert.That(plan.ContextSize % 256, Is.Zero);
+            Assert.That(plan.Estimate.Devices[^1].ContextBytes, Is.EqualTo(perPosition * plan.ContextSize));
+        });
+    }
+
+    [Test]
+    public void PlanFit_WhenNothingFits_SaysWhatIsNeededAndWhatIsFree()
+    {
+        string path = GeneratedModels.Ensure(ModelShape.Tiny);
+        long free = LlamaModel.EstimateMemory(path).Devices[^1].FreeBytes;
+
+        LlamaFitPlan plan = LlamaModel.PlanFit(path, new LlamaFitOptions { MarginBytes = free + (1L << 30) });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(plan.Fits, Is.False);
+            Assert.That(plan.Explanation, Does.Contain("'host' would need").And.Contain("MiB free").And.Contain("are to stay free"));
+        });
+    }
 }
