@@ -6,7 +6,7 @@ namespace LocalLlm;
 /// Owns one registered model: loads it once, on first use or at warm-up, with the app's logging, and disposes it
 /// with the container.
 /// </summary>
-internal sealed class LocalLlmModelHost : IDisposable
+internal sealed partial class LocalLlmModelHost : IDisposable
 {
     private readonly LocalLlmOptions _options;
     private readonly ILoggerFactory? _loggerFactory;
@@ -41,7 +41,22 @@ internal sealed class LocalLlmModelHost : IDisposable
             if (_model is null)
             {
                 LlamaBackend.Initialize(_options.ToBackendOptions(_loggerFactory));
-                LlamaModel model = await LlamaModel.LoadAsync(_options.ModelPath, _options.ToModelOptions(_loggerFactory), cancellationToken: cancellationToken).ConfigureAwait(false);
+                LlamaModelOptions modelOptions = _options.ToModelOptions(_loggerFactory);
+                string path = _options.ModelPath;
+                LlamaFitPlan? plan = null;
+                if (_options.FitToMemory)
+                {
+                    if (LlamaModelReference.Parse(path).IsRemote)
+                    {
+                        using var downloader = new LlamaModelDownloader(modelOptions.Download);
+                        path = (await downloader.ResolveAsync(path, modelOptions.DownloadProgress, cancellationToken).ConfigureAwait(false)).ModelPath;
+                    }
+
+                    plan = Fit(path, modelOptions);
+                }
+
+                LlamaModel model = await LlamaModel.LoadAsync(path, modelOptions, cancellationToken: cancellationToken).ConfigureAwait(false);
+                model.FittedContextSize = plan?.ContextSize;
                 Volatile.Write(ref _model, model);
             }
 
@@ -54,30 +69,33 @@ internal sealed class LocalLlmModelHost : IDisposable
     }
 
     /// <summary>For resolving <see cref="LlamaModel"/> itself from the container, which cannot await.</summary>
-    public LlamaModel GetModel()
+    public LlamaModel GetModel() =>
+        Volatile.Read(ref _model) ?? GetModelAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Plans the offload and context to the free memory, or fails before llama.cpp allocates anything.</summary>
+    private LlamaFitPlan Fit(string path, LlamaModelOptions modelOptions)
     {
-        if (Volatile.Read(ref _model) is { } loaded)
+        LlamaFitPlan plan = LlamaModel.PlanFit(path, new LlamaFitOptions
         {
-            return loaded;
+            GpuLayerCount = _options.GpuLayerCount == -1 ? null : _options.GpuLayerCount,
+            ContextSize = _options.ContextSize,
+            Sequences = _options.ParallelSequences,
+            MarginBytes = _options.FitMarginBytes,
+            MinimumContextSize = _options.FitMinimumContextSize,
+        });
+        if (!plan.Fits)
+        {
+            throw new LlamaModelLoadException(path, LlamaModelLoadFailure.InsufficientMemory, $"Model '{path}' does not fit this machine: {plan.Explanation}");
         }
 
-        _gate.Wait();
-        try
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_model is null)
-            {
-                LlamaBackend.Initialize(_options.ToBackendOptions(_loggerFactory));
-                Volatile.Write(ref _model, LlamaModel.Load(_options.ModelPath, _options.ToModelOptions(_loggerFactory)));
-            }
-
-            return _model!;
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        modelOptions.GpuLayerCount = plan.GpuLayerCount;
+        ILogger logger = _loggerFactory?.CreateLogger("LocalLlm.LlamaModel") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        LogPlan(logger, path, plan.GpuLayerCount, plan.ContextSize, _options.ParallelSequences, plan.Estimate.TotalBytes / 1048576);
+        return plan;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Fitted '{Path}' to free memory: {GpuLayers} GPU layers (-1: all), a context of {ContextSize} tokens x {Sequences} sequences, {TotalMiB} MiB in all")]
+    private static partial void LogPlan(ILogger logger, string path, int gpuLayers, int contextSize, int sequences, long totalMiB);
 
     public void Dispose()
     {

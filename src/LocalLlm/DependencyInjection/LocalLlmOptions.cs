@@ -76,6 +76,23 @@ public sealed class LocalLlmOptions
     [Range(1, 256)]
     public int ParallelSequences { get; set; } = 1;
 
+    /// <summary>
+    /// Gets or sets a value indicating whether the model is fitted to the machine before it loads: the layers to offload
+    /// (when <see cref="GpuLayerCount"/> is left at -1) and each sequence's context (when <see cref="ContextSize"/> is
+    /// unset) are chosen so every device keeps <see cref="FitMarginBytes"/> free, as llama-server's <c>--fit</c> does
+    /// (see <see cref="LlamaModel.PlanFit"/>). A model that cannot fit fails before anything is allocated, with
+    /// <see cref="LlamaModelLoadFailure.InsufficientMemory"/>. Default: false.
+    /// </summary>
+    public bool FitToMemory { get; set; }
+
+    /// <summary>Gets or sets the smallest context per sequence <see cref="FitToMemory"/> may choose (llama-server's <c>--fit-ctx</c>). Default: 4096, or the trained length when shorter.</summary>
+    [Range(16, 1 << 24)]
+    public int FitMinimumContextSize { get; set; } = 4096;
+
+    /// <summary>Gets or sets the memory <see cref="FitToMemory"/> leaves free on every device. Default: 1 GiB.</summary>
+    [Range(0, long.MaxValue)]
+    public long FitMarginBytes { get; set; } = 1L << 30;
+
     /// <summary>Gets or sets how many chat requests may wait beyond <see cref="ParallelSequences"/>. Default: 64.</summary>
     [Range(1, 1 << 20)]
     public int MaxQueuedRequests { get; set; } = 64;

@@ -36,6 +36,8 @@ internal sealed class LocalLlmOptionsValidator(ILoggerFactory? loggerFactory = n
         }
 
         Check(failures, prefix, nameof(LocalLlmOptions.ParallelSequences), options.ParallelSequences, options.ParallelSequences is >= 1 and <= 256, "must be between 1 and 256");
+        Check(failures, prefix, nameof(LocalLlmOptions.FitMarginBytes), options.FitMarginBytes, options.FitMarginBytes >= 0, "must be 0 or more");
+        Check(failures, prefix, nameof(LocalLlmOptions.FitMinimumContextSize), options.FitMinimumContextSize, options.FitMinimumContextSize is >= 16 and <= 1 << 24, "must be between 16 and 16777216 tokens");
         Check(failures, prefix, nameof(LocalLlmOptions.MaxQueuedRequests), options.MaxQueuedRequests, options.MaxQueuedRequests is >= 1 and <= 1 << 20, "must be between 1 and 1048576");
         Check(failures, prefix, nameof(LocalLlmOptions.QueueFullBehavior), options.QueueFullBehavior, Enum.IsDefined(options.QueueFullBehavior), $"is not a defined {nameof(LlamaQueueFullBehavior)}");
         Check(failures, prefix, nameof(LocalLlmOptions.DefaultMaxOutputTokens), options.DefaultMaxOutputTokens, options.DefaultMaxOutputTokens >= 1, "must be at least 1");

@@ -5,7 +5,7 @@ internal static class InferenceContexts
 {
     /// <summary>The context size used when none is configured: the model's trained length, capped.</summary>
     public static int DefaultSize(LlamaModel model, int fallback = LlamaContextOptions.DefaultContextSizeLimit) =>
-        DefaultSize(model.Metadata.TrainedContextLength, fallback);
+        model.FittedContextSize ?? DefaultSize(model.Metadata.TrainedContextLength, fallback);
 
     /// <summary>The context a model trained on <paramref name="trained"/> tokens gets when none is asked for.</summary>
     public static int DefaultSize(long trained, int fallback = LlamaContextOptions.DefaultContextSizeLimit) =>

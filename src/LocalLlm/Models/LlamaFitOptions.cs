@@ -9,7 +9,7 @@ public sealed class LlamaFitOptions
     /// <summary>Gets or sets each sequence's context, or null to let the fit choose the largest that fits (up to the trained length). Default: null.</summary>
     public int? ContextSize { get; set; }
 
-    /// <summary>Gets or sets the smallest context per sequence the fit may choose; less fails the fit. Default: 4096 (llama-server's <c>--fit-ctx</c>).</summary>
+    /// <summary>Gets or sets the smallest context per sequence the fit may choose; less fails the fit. Default: 4096 (llama-server's <c>--fit-ctx</c>), or the trained length when shorter.</summary>
     public int MinimumContextSize { get; set; } = 4096;
 
     /// <summary>Gets or sets the memory to leave free on every device, the host included. Default: 1 GiB (llama-server's <c>--fit-target</c>).</summary>

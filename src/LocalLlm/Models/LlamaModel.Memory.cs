@@ -6,6 +6,9 @@ namespace LocalLlm;
 
 public sealed partial class LlamaModel
 {
+    /// <summary>The context per sequence a fit chose for this model (AddLocalLlm's FitToMemory); contexts that set none get it.</summary>
+    internal int? FittedContextSize { get; set; }
+
     /// <summary>
     /// Estimates, before loading, what a model and one context would take in memory on each device: weights, KV cache
     /// and compute buffers. llama.cpp measures it as llama-server's <c>--fit</c> does, reading the GGUF's header and
@@ -115,6 +118,7 @@ public sealed partial class LlamaModel
         long trained = TrainedContextLength(fullPath);
         int perSequence = options.ContextSize ?? (fitted > 0 ? fitted / sequences : (int)Math.Clamp(trained > 0 ? trained : LlamaContextOptions.DefaultContextSizeLimit, 16, 1 << 24));
         float[] split = [.. root.GetProperty("tensor_split").EnumerateArray().Select(e => e.GetSingle())];
+        int minimum = Math.Min(options.MinimumContextSize, perSequence); // a model trained on less cannot be asked for more
 
         // The host: the KV cache grows with the context, so a chosen context shrinks to what free memory holds.
         var modelOptions = new LlamaModelOptions { GpuLayerCount = gpuLayers };
@@ -126,7 +130,7 @@ public sealed partial class LlamaModel
             long room = host.FreeBytes - options.MarginBytes - host.ModelBytes - host.ComputeBytes;
             long holds = Math.Clamp(room / perToken / sequences, 0, perSequence);
             int aligned = (int)(holds - (holds % 256));
-            if (aligned >= options.MinimumContextSize)
+            if (aligned >= minimum)
             {
                 perSequence = aligned;
                 estimate = EstimateMemory(fullPath, modelOptions, WithContextSize(context, perSequence), sequences);

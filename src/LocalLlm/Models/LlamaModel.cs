@@ -89,20 +89,6 @@ public sealed partial class LlamaModel : IDisposable
             TaskScheduler.Default);
     }
 
-    /// <summary>Loads a model on the calling thread, for callers that cannot await (a dependency-injection factory).</summary>
-    internal static LlamaModel Load(string path, LlamaModelOptions options)
-    {
-        options.Validate();
-        if (LlamaModelReference.Parse(path) is { IsRemote: true } reference)
-        {
-            return LoadReferenceAsync(reference, options, progress: null, CancellationToken.None).GetAwaiter().GetResult();
-        }
-
-        string fullPath = ModelFileCheck.Validate(path, LoadLogger(options));
-        NativeLibraryLoader.EnsureInitialized();
-        return Load(fullPath, options, progress: null, CancellationToken.None);
-    }
-
     // An hf: or https:// reference is fetched into the hub cache first (or found there), then loaded from disk.
     private static async Task<LlamaModel> LoadReferenceAsync(LlamaModelReference reference, LlamaModelOptions options, IProgress<float>? progress, CancellationToken cancellationToken)
     {

@@ -38,4 +38,7 @@ public enum LlamaModelLoadFailure
 
     /// <summary>A WordPiece vocabulary (<c>tokenizer.ggml.model</c> = <c>bert</c>) holds byte tokens, which WordPiece cannot decode.</summary>
     TokenizerMismatch,
+
+    /// <summary>The model and its context would not fit the free memory (a fit was asked for); the message gives the need and what is free.</summary>
+    InsufficientMemory,
 }
