@@ -1,5 +1,5 @@
 // Loads a GGUF model and prints what llama.cpp made of it: the devices it found, how long loading took,
-// the memory plan (weights, KV cache, compute per device) before loading, where the layers went, the model's metadata,
+// the fit plan (layers, context, and weights, KV cache and compute per device) before loading, where the layers went, the model's metadata,
 // and how it tokenizes a sentence. --model takes a path, hf:owner/repo[:quant] or an https:// address.
 //
 //   dotnet run --project samples/ModelInfo -- --model path/to/model.gguf [--gpu-layers N] [--vocab-only] [--verbose]
@@ -60,12 +60,12 @@ try
 
     if (!vocabularyOnly)
     {
-        // The plan before the load: what the weights, a 4,096-token KV cache and the compute buffers take, per device.
-        LlamaMemoryEstimate plan = LlamaModel.EstimateMemory(modelPath, new LlamaModelOptions { GpuLayerCount = gpuLayers }, new LlamaContextOptions { ContextSize = 4096 });
-        Console.WriteLine($"Memory plan ({plan.LayerCount} layers, a 4,096-token context):");
-        foreach (LlamaDeviceMemoryEstimate device in plan.Devices)
+        // The fit plan before the load (llama-server's --fit, then the host): layers, context, and what they take per device.
+        LlamaFitPlan plan = LlamaModel.PlanFit(modelPath, new LlamaFitOptions { GpuLayerCount = gpuLayers == -1 ? null : gpuLayers });
+        Console.WriteLine($"Fit plan: {(plan.Fits ? "fits" : "does not fit")} with {plan.GpuLayerCount} GPU layers (-1: all of {plan.Estimate.LayerCount}) and a {plan.ContextSize}-token context, keeping 1 GiB free{(plan.Fits ? string.Empty : $": {plan.Explanation}")}");
+        foreach (LlamaDeviceMemoryEstimate device in plan.Estimate.Devices)
         {
-            Console.WriteLine($"  {device.Device}: weights {device.ModelBytes / 1048576.0:F1} MiB, KV cache {device.ContextBytes / 1048576.0:F1} MiB, compute {device.ComputeBytes / 1048576.0:F1} MiB; {device.FreeBytes / 1048576} MiB free{(device.Fits ? string.Empty : " - does not fit")}");
+            Console.WriteLine($"  {device.Device}: weights {device.ModelBytes / 1048576.0:F1} MiB, KV cache {device.ContextBytes / 1048576.0:F1} MiB, compute {device.ComputeBytes / 1048576.0:F1} MiB; {device.FreeBytes / 1048576} MiB free");
         }
     }
 
