@@ -56,6 +56,28 @@ common_reasoning_format reasoning_format_of(const common_json & j) {
                                           : COMMON_REASONING_FORMAT_AUTO;
 }
 
+// The model and context settings the memory functions take as JSON; each field optional, llama.cpp's default otherwise.
+llama_model_params model_params_from(const common_json & params) {
+    llama_model_params mparams = llama_model_default_params();
+    mparams.n_gpu_layers = params.value("n_gpu_layers", mparams.n_gpu_layers);
+    mparams.main_gpu     = params.value("main_gpu", mparams.main_gpu);
+    mparams.split_mode   = static_cast<llama_split_mode>(params.value("split_mode", static_cast<int>(mparams.split_mode)));
+    return mparams;
+}
+
+llama_context_params context_params_from(const common_json & params) {
+    llama_context_params cparams = llama_context_default_params();
+    cparams.n_ctx           = params.value("n_ctx", cparams.n_ctx);
+    cparams.n_batch         = params.value("n_batch", cparams.n_batch);
+    cparams.n_ubatch        = params.value("n_ubatch", cparams.n_ubatch);
+    cparams.n_seq_max       = params.value("n_seq_max", cparams.n_seq_max);
+    cparams.kv_unified      = params.value("kv_unified", cparams.kv_unified);
+    cparams.type_k          = static_cast<ggml_type>(params.value("type_k", static_cast<int>(cparams.type_k)));
+    cparams.type_v          = static_cast<ggml_type>(params.value("type_v", static_cast<int>(cparams.type_v)));
+    cparams.flash_attn_type = static_cast<llama_flash_attn_type>(params.value("flash_attn_type", static_cast<int>(cparams.flash_attn_type)));
+    return cparams;
+}
+
 }  // namespace
 
 struct localllm_chat_templates {
@@ -305,21 +327,10 @@ int localllm_memory_estimate(const char * model_path, const char * params_json, 
     *out_json = nullptr;
     return guarded(error, [&] {
         const common_json params = common_json::parse(params_json);
-        llama_model_params mparams = llama_model_default_params();
-        mparams.n_gpu_layers = params.value("n_gpu_layers", mparams.n_gpu_layers);
-        mparams.main_gpu     = params.value("main_gpu", mparams.main_gpu);
-        mparams.split_mode   = static_cast<llama_split_mode>(params.value("split_mode", static_cast<int>(mparams.split_mode)));
-        mparams.no_alloc     = true;
-        mparams.load_mode    = LLAMA_LOAD_MODE_NONE;  // a no_alloc load maps nothing; llama.cpp asserts otherwise
-        llama_context_params cparams = llama_context_default_params();
-        cparams.n_ctx           = params.value("n_ctx", cparams.n_ctx);
-        cparams.n_batch         = params.value("n_batch", cparams.n_batch);
-        cparams.n_ubatch        = params.value("n_ubatch", cparams.n_ubatch);
-        cparams.n_seq_max       = params.value("n_seq_max", cparams.n_seq_max);
-        cparams.kv_unified      = params.value("kv_unified", cparams.kv_unified);
-        cparams.type_k          = static_cast<ggml_type>(params.value("type_k", static_cast<int>(cparams.type_k)));
-        cparams.type_v          = static_cast<ggml_type>(params.value("type_v", static_cast<int>(cparams.type_v)));
-        cparams.flash_attn_type = static_cast<llama_flash_attn_type>(params.value("flash_attn_type", static_cast<int>(cparams.flash_attn_type)));
+        llama_model_params mparams = model_params_from(params);
+        mparams.no_alloc  = true;
+        mparams.load_mode = LLAMA_LOAD_MODE_NONE;  // a no_alloc load maps nothing; llama.cpp asserts otherwise
+        llama_context_params cparams = context_params_from(params);
 
         std::unique_ptr<llama_model, decltype(&llama_model_free)> model(llama_model_load_from_file(model_path, mparams), llama_model_free);
         if (!model) {
@@ -374,19 +385,9 @@ int localllm_fit_params(const char * model_path, const char * params_json, char 
     *out_json = nullptr;
     return guarded(error, [&] {
         const common_json params = common_json::parse(params_json);
-        llama_model_params mparams = llama_model_default_params();
-        mparams.n_gpu_layers = params.value("n_gpu_layers", mparams.n_gpu_layers);
-        mparams.main_gpu     = params.value("main_gpu", mparams.main_gpu);
-        mparams.split_mode   = static_cast<llama_split_mode>(params.value("split_mode", static_cast<int>(mparams.split_mode)));
-        llama_context_params cparams = llama_context_default_params();
-        cparams.n_ctx           = params.value("n_ctx", 0u);
-        cparams.n_batch         = params.value("n_batch", cparams.n_batch);
-        cparams.n_ubatch        = params.value("n_ubatch", cparams.n_ubatch);
-        cparams.n_seq_max       = params.value("n_seq_max", cparams.n_seq_max);
-        cparams.kv_unified      = params.value("kv_unified", cparams.kv_unified);
-        cparams.type_k          = static_cast<ggml_type>(params.value("type_k", static_cast<int>(cparams.type_k)));
-        cparams.type_v          = static_cast<ggml_type>(params.value("type_v", static_cast<int>(cparams.type_v)));
-        cparams.flash_attn_type = static_cast<llama_flash_attn_type>(params.value("flash_attn_type", static_cast<int>(cparams.flash_attn_type)));
+        llama_model_params mparams = model_params_from(params);
+        llama_context_params cparams = context_params_from(params);
+        cparams.n_ctx = params.value("n_ctx", 0u);  // 0: the fit chooses
 
         std::vector<float> tensor_split(llama_max_devices(), 0.0f);
         std::vector<llama_model_tensor_buft_override> overrides(llama_max_tensor_buft_overrides(), llama_model_tensor_buft_override{ nullptr, nullptr });

@@ -42,17 +42,7 @@ public sealed partial class LlamaModel
         int sequenceSize = contextOptions.ContextSize ?? InferenceContexts.DefaultSize(TrainedContextLength(fullPath));
         int contextSize = sequenceSize * sequences;
         JsonObject parameters = NativeParameters(modelOptions.GpuLayerCount, modelOptions, contextOptions, contextSize, sequences);
-        string json;
-        try
-        {
-            json = NativeChatLayer.EstimateMemory(fullPath, parameters.ToJsonString());
-        }
-        catch (NativeChatLayerException ex)
-        {
-            throw new LlamaException($"llama.cpp could not estimate the memory of '{fullPath}': {ex.Message}", ex);
-        }
-
-        using JsonDocument document = JsonDocument.Parse(json);
+        using JsonDocument document = CallShim(() => NativeChatLayer.EstimateMemory(fullPath, parameters.ToJsonString()), $"estimate the memory of '{fullPath}'");
         JsonElement root = document.RootElement;
         LlamaDeviceMemoryEstimate[] devices = [.. root.GetProperty("devices").EnumerateArray().Select(d => new LlamaDeviceMemoryEstimate(
             d.GetProperty("name").GetString()!,
@@ -100,17 +90,7 @@ public sealed partial class LlamaModel
         JsonObject parameters = NativeParameters(options.GpuLayerCount ?? -1, new LlamaModelOptions(), context, options.ContextSize is { } size ? size * sequences : 0, sequences);
         parameters["n_ctx_min"] = options.MinimumContextSize;
         parameters["margin_bytes"] = options.MarginBytes;
-        string json;
-        try
-        {
-            json = NativeChatLayer.FitParameters(fullPath, parameters.ToJsonString());
-        }
-        catch (NativeChatLayerException ex)
-        {
-            throw new LlamaException($"llama.cpp could not fit '{fullPath}': {ex.Message}", ex);
-        }
-
-        using JsonDocument document = JsonDocument.Parse(json);
+        using JsonDocument document = CallShim(() => NativeChatLayer.FitParameters(fullPath, parameters.ToJsonString()), $"fit '{fullPath}'");
         JsonElement root = document.RootElement;
         bool gpusFit = root.GetProperty("status").GetInt32() == 0;
         int gpuLayers = options.GpuLayerCount ?? root.GetProperty("n_gpu_layers").GetInt32();
@@ -146,6 +126,18 @@ public sealed partial class LlamaModel
     }
 
     private static long Mib(long bytes) => bytes / (1 << 20);
+
+    private static JsonDocument CallShim(Func<string> call, string what)
+    {
+        try
+        {
+            return JsonDocument.Parse(call());
+        }
+        catch (NativeChatLayerException ex)
+        {
+            throw new LlamaException($"llama.cpp could not {what}: {ex.Message}", ex);
+        }
+    }
 
     private static LlamaContextOptions WithContextSize(LlamaContextOptions context, int size) => new()
     {
