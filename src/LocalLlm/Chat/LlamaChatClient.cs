@@ -190,6 +190,9 @@ public sealed partial class LlamaChatClient : IChatClient
         return _model!;
     }
 
+    /// <summary>Gets how many requests are generating now (0 before the model has loaded).</summary>
+    internal int ActiveRequests => _engine?.ActiveRequests ?? 0;
+
     /// <summary>Gets the sequence context size and sequence count, or null before the model has loaded.</summary>
     internal (int SequenceContextSize, int Sequences)? ContextShape => _engine is { } engine ? (engine.SequenceContextSize, _options.ParallelSequences) : null;
 
