@@ -10,7 +10,7 @@ using System.CommandLine;
 using LocalLlm;
 using LocalLlm.ModelGenerator;
 
-var model = new Option<string?>("--model", "-m") { Description = "The GGUF file to serve. Default: a generated model with random weights (its replies are nonsense)." };
+var model = new Option<string?>("--model", "-m") { Description = "The model: a GGUF file, hf:owner/repo[:quant] or an https:// address. Default: a generated model with random weights (its replies are nonsense)." };
 var host = new Option<string>("--host") { Description = "The address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
 var port = new Option<int>("--port") { Description = "The port to listen on.", DefaultValueFactory = _ => 8080 };
 var alias = new Option<string?>("--alias") { Description = "The model id clients use. Default: the file name without .gguf." };
@@ -18,6 +18,7 @@ var context = new Option<int?>("--ctx-size", "-c") { Description = "Context toke
 var parallel = new Option<int>("--parallel", "-np") { Description = "Requests generated at once (continuous batching).", DefaultValueFactory = _ => 4 };
 var threads = new Option<int?>("--threads", "-t") { Description = "CPU threads. Default: the physical cores." };
 var gpuLayers = new Option<int>("--gpu-layers", "-ngl") { Description = "Layers offloaded to the GPU (-1: all).", DefaultValueFactory = _ => -1 };
+var fit = new Option<bool>("--fit") { Description = "Choose the GPU layers and context size that leave 1 GiB free on every device (llama-server's --fit), unless given." };
 var maxQueue = new Option<int>("--max-queue") { Description = "Requests that may wait beyond --parallel before the server answers 429.", DefaultValueFactory = _ => 64 };
 var apiKeys = new Option<string[]>("--api-key") { Description = "An API key clients must send as 'Authorization: Bearer <key>' (repeatable).", AllowMultipleArgumentsPerToken = false };
 var apiKeyFile = new Option<string?>("--api-key-file") { Description = "A file of API keys, one per line." };
@@ -25,7 +26,7 @@ var origins = new Option<string[]>("--cors-origin") { Description = "A browser o
 
 var root = new RootCommand("Serves a GGUF model over an OpenAI-compatible HTTP API.")
 {
-    model, host, port, alias, context, parallel, threads, gpuLayers, maxQueue, apiKeys, apiKeyFile, origins,
+    model, host, port, alias, context, parallel, threads, gpuLayers, fit, maxQueue, apiKeys, apiKeyFile, origins,
 };
 root.SetAction(async (parse, cancellationToken) =>
 {
@@ -48,6 +49,7 @@ root.SetAction(async (parse, cancellationToken) =>
             o.ParallelSequences = parse.GetValue(parallel);
             o.ThreadCount = parse.GetValue(threads) ?? o.ThreadCount;
             o.GpuLayerCount = parse.GetValue(gpuLayers);
+            o.FitToMemory = parse.GetValue(fit);
             o.MaxQueuedRequests = parse.GetValue(maxQueue);
             o.QueueFullBehavior = LlamaQueueFullBehavior.Fail;             // a full queue answers 429, never hangs
         })
