@@ -46,12 +46,8 @@ internal sealed partial class LocalLlmModelHost : IDisposable
                 LlamaFitPlan? plan = null;
                 if (_options.FitToMemory)
                 {
-                    if (LlamaModelReference.Parse(path).IsRemote)
-                    {
-                        using var downloader = new LlamaModelDownloader(modelOptions.Download);
-                        path = (await downloader.ResolveAsync(path, modelOptions.DownloadProgress, cancellationToken).ConfigureAwait(false)).ModelPath;
-                    }
-
+                    // The fit reads the file before the load does, so a reference is fetched first.
+                    path = await LlamaModel.ResolvePathAsync(LlamaModelReference.Parse(path), modelOptions, cancellationToken).ConfigureAwait(false);
                     plan = Fit(path, modelOptions);
                 }
 

@@ -90,11 +90,19 @@ public sealed partial class LlamaModel : IDisposable
     }
 
     // An hf: or https:// reference is fetched into the hub cache first (or found there), then loaded from disk.
-    private static async Task<LlamaModel> LoadReferenceAsync(LlamaModelReference reference, LlamaModelOptions options, IProgress<float>? progress, CancellationToken cancellationToken)
+    private static async Task<LlamaModel> LoadReferenceAsync(LlamaModelReference reference, LlamaModelOptions options, IProgress<float>? progress, CancellationToken cancellationToken) =>
+        await LoadAsync(await ResolvePathAsync(reference, options, cancellationToken).ConfigureAwait(false), options, progress, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The file a model reference names on disk: a path as it is, an hf: or https:// reference once fetched (with the options' download settings and progress).</summary>
+    internal static async Task<string> ResolvePathAsync(LlamaModelReference reference, LlamaModelOptions options, CancellationToken cancellationToken)
     {
+        if (!reference.IsRemote)
+        {
+            return reference.LocalPath!;
+        }
+
         using var downloader = new LlamaModelDownloader(options.Download);
-        LlamaModelResolution resolution = await downloader.ResolveAsync(reference, options.DownloadProgress, cancellationToken).ConfigureAwait(false);
-        return await LoadAsync(resolution.ModelPath, options, progress, cancellationToken).ConfigureAwait(false);
+        return (await downloader.ResolveAsync(reference, options.DownloadProgress, cancellationToken).ConfigureAwait(false)).ModelPath;
     }
 
     private static ILogger LoadLogger(LlamaModelOptions options) =>
