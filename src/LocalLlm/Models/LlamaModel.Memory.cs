@@ -113,7 +113,11 @@ public sealed partial class LlamaModel
             if (aligned >= minimum)
             {
                 perSequence = aligned;
-                estimate = EstimateMemory(fullPath, modelOptions, WithContextSize(context, perSequence), sequences);
+                LlamaMemoryEstimate resized = EstimateMemory(fullPath, modelOptions, WithContextSize(context, perSequence), sequences);
+
+                // Judged against the free memory the size was chosen from: a second reading drifts by a few MiB, and
+                // the chosen size leaves less than 256 tokens' worth of slack.
+                estimate = resized with { Devices = [.. resized.Devices.Select(d => d with { FreeBytes = estimate.Devices.FirstOrDefault(e => e.Device == d.Device)?.FreeBytes ?? d.FreeBytes })] };
             }
         }
 

@@ -15,7 +15,9 @@ public sealed class FitToMemoryTests
         // As in PlanFit's test: 256 sequences make the KV cache large enough to shrink measurably.
         const int Sequences = 256;
         LlamaDeviceMemoryEstimate host = LlamaModel.EstimateMemory(TinyPath, contextOptions: new LlamaContextOptions { ContextSize = 2048 }, sequences: Sequences).Devices[^1];
-        long margin = host.FreeBytes - host.ModelBytes - host.ComputeBytes - (host.ContextBytes / 2048 * 1000);
+        // Room for about 1,100 positions: a shrink to between 256 and 1,792 while the free memory drifts by up to about
+        // 50 MiB before the host plans.
+        long margin = host.FreeBytes - host.ModelBytes - host.ComputeBytes - (host.ContextBytes / 2048 * 1100);
         var services = new ServiceCollection();
         services.AddLocalLlm(o =>
         {
@@ -31,7 +33,8 @@ public sealed class FitToMemoryTests
         var chat = (LlamaChatClient)provider.GetRequiredService<IChatClient>();
         await chat.GetResponseAsync("Hi", new ChatOptions { MaxOutputTokens = 2 });
 
-        Assert.That(chat.ContextShape!.Value.SequenceContextSize, Is.InRange(512, 1024), "the trained 2,048 shrunk to what the margin leaves");
+        Assert.That(chat.ContextShape!.Value.SequenceContextSize, Is.InRange(256, 1792), "the trained 2,048 shrunk to what the margin leaves");
+        Assert.That(chat.ContextShape.Value.SequenceContextSize % 256, Is.Zero);
         Assert.That(provider.GetRequiredService<LlamaModel>().FittedContextSize, Is.EqualTo(chat.ContextShape.Value.SequenceContextSize));
     }
 

@@ -177,6 +177,7 @@ internal sealed class FakeHub : IAsyncDisposable
                 await context.Response.Body.WriteAsync(bytes.AsMemory(offset, chunk));
                 Interlocked.Add(ref _bytesSent, chunk);
                 await context.Response.Body.FlushAsync();
+                await Task.Delay(200); // lets the client read what was sent: an abort can discard what its socket still holds
                 context.Abort(); // the connection drops mid-file
                 return;
             }

@@ -161,7 +161,7 @@ public sealed class ModelDownloaderTests
         Assert.Multiple(() =>
         {
             // The server sent 400,000 bytes before dropping the connection; what the client had read by then stays.
-            Assert.That(kept, Is.InRange(200_000, 400_000), "what arrived before the cut stayed on disk");
+            Assert.That(kept, Is.GreaterThan(0).And.LessThanOrEqualTo(400_000), "what arrived before the cut stayed on disk");
             Assert.That(_hub.RangeHeaders[^1], Is.EqualTo($"bytes={kept}-"));
             Assert.That(resolution.BytesDownloaded, Is.EqualTo(model.Length - kept), "only the rest was fetched");
             Assert.That(_hub.BytesSent - sentBefore, Is.EqualTo(model.Length - kept));
