@@ -65,7 +65,7 @@ try
         Console.WriteLine($"Fit plan: {(plan.Fits ? "fits" : "does not fit")} with {plan.GpuLayerCount} GPU layers (-1: all of {plan.Estimate.LayerCount}) and a {plan.ContextSize}-token context, keeping 1 GiB free{(plan.Fits ? string.Empty : $": {plan.Explanation}")}");
         foreach (LlamaDeviceMemoryEstimate device in plan.Estimate.Devices)
         {
-            Console.WriteLine($"  {device.Device}: weights {device.ModelBytes / 1048576.0:F1} MiB, KV cache {device.ContextBytes / 1048576.0:F1} MiB, compute {device.ComputeBytes / 1048576.0:F1} MiB; {device.FreeBytes / 1048576} MiB free");
+            Console.WriteLine($"  {device.Device}: weights {device.ModelBytes / 1048576.0:F1} MiB, KV cache {device.ContextBytes / 1048576.0:F1} MiB, compute {device.ComputeBytes / 1048576.0:F1} MiB, token tables {device.TokenizerBytes / 1048576.0:F1} MiB; {device.FreeBytes / 1048576} MiB free");
         }
     }
 

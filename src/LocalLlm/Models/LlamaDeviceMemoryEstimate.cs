@@ -7,10 +7,11 @@ namespace LocalLlm;
 /// <param name="ComputeBytes">The compute buffers for the batch sizes asked for.</param>
 /// <param name="FreeBytes">The memory free on the device now.</param>
 /// <param name="TotalMemoryBytes">The device's whole memory.</param>
-public sealed record LlamaDeviceMemoryEstimate(string Device, long ModelBytes, long ContextBytes, long ComputeBytes, long FreeBytes, long TotalMemoryBytes)
+/// <param name="TokenizerBytes">llama.cpp's token tables (on the host only): the vocabulary and merges as its tokenizer holds them, outside ggml's buffers.</param>
+public sealed record LlamaDeviceMemoryEstimate(string Device, long ModelBytes, long ContextBytes, long ComputeBytes, long FreeBytes, long TotalMemoryBytes, long TokenizerBytes = 0)
 {
     /// <summary>Gets the bytes needed on this device.</summary>
-    public long TotalBytes => ModelBytes + ContextBytes + ComputeBytes;
+    public long TotalBytes => ModelBytes + ContextBytes + ComputeBytes + TokenizerBytes;
 
     /// <summary>Gets a value indicating whether the need fits the free memory.</summary>
     public bool Fits => TotalBytes <= FreeBytes;

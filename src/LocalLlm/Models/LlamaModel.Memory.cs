@@ -13,8 +13,8 @@ public sealed partial class LlamaModel
     /// Estimates, before loading, what a model and one context would take in memory on each device: weights, KV cache
     /// and compute buffers. llama.cpp measures it as llama-server's <c>--fit</c> does, reading the GGUF's header and
     /// sizing every buffer without allocating one. Every buffer counts, weights repacked for the CPU included (which
-    /// <c>--fit</c> leaves out). Not counted: llama.cpp's token tables (tens of MiB for a 128K-token vocabulary) and the
-    /// process's own memory.
+    /// <c>--fit</c> leaves out), and so do llama.cpp's token tables on the host (tens of MiB for a 128K-token
+    /// vocabulary), sized from the header's tokens and merges. Not counted: the process's own memory.
     /// </summary>
     /// <param name="path">The GGUF file.</param>
     /// <param name="modelOptions">The offload settings the model would load with (<see cref="LlamaModelOptions.GpuLayerCount"/>); null for the defaults. Host weights count in full, mapped or not.</param>
@@ -39,7 +39,8 @@ public sealed partial class LlamaModel
 
         // The same context a session or scheduler would make (InferenceEngineSettings.FromContextOptions): n_ctx is the
         // per-sequence size, by default the trained length capped, times the sequences.
-        int sequenceSize = contextOptions.ContextSize ?? InferenceContexts.DefaultSize(TrainedContextLength(fullPath));
+        Gguf.GgufFile header = Gguf.GgufFile.Read(fullPath);
+        int sequenceSize = contextOptions.ContextSize ?? InferenceContexts.DefaultSize(TrainedContextLength(header));
         int contextSize = sequenceSize * sequences;
         JsonObject parameters = NativeParameters(modelOptions.GpuLayerCount, modelOptions, contextOptions, contextSize, sequences);
         using JsonDocument document = CallShim(() => NativeChatLayer.EstimateMemory(fullPath, parameters.ToJsonString()), $"estimate the memory of '{fullPath}'");
@@ -51,12 +52,12 @@ public sealed partial class LlamaModel
             d.GetProperty("compute").GetInt64(),
             d.GetProperty("free").GetInt64(),
             d.GetProperty("total").GetInt64()))];
+        devices[^1] = devices[^1] with { TokenizerBytes = TokenTableSize.Estimate(header) };
         return new LlamaMemoryEstimate(devices, root.GetProperty("n_layer").GetInt32(), root.GetProperty("n_ctx_train").GetInt32());
     }
 
-    private static long TrainedContextLength(string path)
+    private static long TrainedContextLength(Gguf.GgufFile header)
     {
-        Gguf.GgufFile header = Gguf.GgufFile.Read(path);
         return header.Architecture is { } architecture && header.TryGetValue($"{architecture}.context_length", out Gguf.GgufMetadataEntry? entry)
             ? entry.Value switch { uint u => u, int i => i, ulong l => (long)Math.Min(l, long.MaxValue), long l => l, _ => 0 }
             : 0;
@@ -95,7 +96,7 @@ public sealed partial class LlamaModel
         bool gpusFit = root.GetProperty("status").GetInt32() == 0;
         int gpuLayers = options.GpuLayerCount ?? root.GetProperty("n_gpu_layers").GetInt32();
         int fitted = root.GetProperty("n_ctx").GetInt32();
-        long trained = TrainedContextLength(fullPath);
+        long trained = TrainedContextLength(Gguf.GgufFile.Read(fullPath));
         int perSequence = options.ContextSize ?? (fitted > 0 ? fitted / sequences : (int)Math.Clamp(trained > 0 ? trained : LlamaContextOptions.DefaultContextSizeLimit, 16, 1 << 24));
         float[] split = [.. root.GetProperty("tensor_split").EnumerateArray().Select(e => e.GetSingle())];
         int minimum = Math.Min(options.MinimumContextSize, perSequence); // a model trained on less cannot be asked for more
@@ -107,7 +108,7 @@ public sealed partial class LlamaModel
         if (options.ContextSize is null && host.TotalBytes > host.FreeBytes - options.MarginBytes && host.ContextBytes > 0)
         {
             long perToken = Math.Max(1, host.ContextBytes / ((long)perSequence * sequences));
-            long room = host.FreeBytes - options.MarginBytes - host.ModelBytes - host.ComputeBytes;
+            long room = host.FreeBytes - options.MarginBytes - host.ModelBytes - host.ComputeBytes - host.TokenizerBytes;
             long holds = Math.Clamp(room / perToken / sequences, 0, perSequence);
             int aligned = (int)(holds - (holds % 256));
             if (aligned >= minimum)
@@ -124,7 +125,7 @@ public sealed partial class LlamaModel
         LlamaDeviceMemoryEstimate? wanting = estimate.Devices.FirstOrDefault(d => d.TotalBytes > 0 && d.TotalBytes > d.FreeBytes - options.MarginBytes);
         bool fits = gpusFit && wanting is null;
         string explanation = wanting is { } lacking
-            ? $"'{lacking.Device}' would need {Mib(lacking.TotalBytes)} MiB (weights {Mib(lacking.ModelBytes)}, KV cache {Mib(lacking.ContextBytes)} for {perSequence} tokens x {sequences} sequences, compute {Mib(lacking.ComputeBytes)}) and has {Mib(lacking.FreeBytes)} MiB free, of which {Mib(options.MarginBytes)} MiB are to stay free."
+            ? $"'{lacking.Device}' would need {Mib(lacking.TotalBytes)} MiB (weights {Mib(lacking.ModelBytes)}, token tables {Mib(lacking.TokenizerBytes)}, KV cache {Mib(lacking.ContextBytes)} for {perSequence} tokens x {sequences} sequences, compute {Mib(lacking.ComputeBytes)}) and has {Mib(lacking.FreeBytes)} MiB free, of which {Mib(options.MarginBytes)} MiB are to stay free."
             : fits ? string.Empty : $"llama.cpp's fit found no offload that leaves {Mib(options.MarginBytes)} MiB free on every GPU with a context of at least {options.MinimumContextSize} tokens.";
         return new LlamaFitPlan(fits, gpuLayers, perSequence, split, estimate, explanation);
     }

@@ -34,6 +34,27 @@ public sealed class MemoryEstimateTests
     }
 
     [Test]
+    public void TheTokenTables_AreCountedOnTheHost_AndGrowWithTheVocabulary()
+    {
+        string llama3 = GeneratedModels.Ensure(ModelShape.Tiny); // 128,256 tokens and 280,147 merges
+        string bert = GeneratedModels.Ensure(ModelShape.Embedding); // 30,522 tokens, no merges
+        LlamaDeviceMemoryEstimate large = LlamaModel.EstimateMemory(llama3).Devices[^1];
+        LlamaDeviceMemoryEstimate small = LlamaModel.EstimateMemory(bert).Devices[^1];
+        LocalLlm.Gguf.GgufFile header = LocalLlm.Gguf.GgufFile.Read(llama3);
+        int tokens = header.GetValue<string[]>("tokenizer.ggml.tokens").Length;
+        int merges = header.GetValue<string[]>("tokenizer.ggml.merges").Length;
+
+        Assert.Multiple(() =>
+        {
+            // At least the containers' fixed parts: per token an entry, a map node with its bucket, a cached piece and
+            // the reader's string; per merge a node with its bucket and the reader's string.
+            Assert.That(large.TokenizerBytes, Is.GreaterThanOrEqualTo((tokens * (40L + 72 + 32 + 32)) + (merges * (104L + 32))));
+            Assert.That(large.TokenizerBytes, Is.GreaterThan(small.TokenizerBytes * 4), "four times the tokens and the merges besides");
+            Assert.That(large.TotalBytes, Is.EqualTo(large.ModelBytes + large.ContextBytes + large.ComputeBytes + large.TokenizerBytes));
+        });
+    }
+
+    [Test]
     public void ANonModelFile_IsRefusedBeforeLlamaCppReadsIt()
     {
         string path = Path.Combine(Path.GetTempPath(), $"not-a-model-{Guid.NewGuid():N}.gguf");
@@ -78,10 +99,10 @@ public sealed class MemoryEstimateTests
         // A margin that leaves room for the weights, the compute buffers and about 1,100 positions of KV cache, which
         // stays a shrink to between 256 and 1,792 while the free memory drifts by up to about 50 MiB before the plan
         // reads it again.
-        long margin = host.FreeBytes - host.ModelBytes - host.ComputeBytes - (perPosition * 1100);
+        long margin = host.FreeBytes - host.ModelBytes - host.ComputeBytes - host.TokenizerBytes - (perPosition * 1100);
         LlamaFitPlan plan = LlamaModel.PlanFit(path, new LlamaFitOptions { MarginBytes = margin, MinimumContextSize = 256, Sequences = Sequences });
         LlamaDeviceMemoryEstimate planned = plan.Estimate.Devices[^1];
-        long room = planned.FreeBytes - margin - planned.ModelBytes - planned.ComputeBytes;
+        long room = planned.FreeBytes - margin - planned.ModelBytes - planned.ComputeBytes - planned.TokenizerBytes;
 
         Assert.Multiple(() =>
         {
