@@ -7,6 +7,8 @@
 #                                     g++ from localllm_chat.cpp against the pinned source's headers) into <dest>
 #   acquire-native.sh cuda13 <dest>   <dest>/cuda13/libggml-cuda.so (links CUDA 13)
 #   acquire-native.sh cuda12 <dest>   <dest>/cuda12/libggml-cuda.so (links CUDA 12)
+#   acquire-native.sh rpc    <dest>   libggml-rpc.so (ggml's RPC backend) and rpc-server (its worker), compiled here with
+#                                     g++ from the pinned source and linked to the CPU package's prebuilt libggml
 #   acquire-native.sh source [file]   prints the path of the matching llama.cpp source tree (headers, vocab GGUFs),
 #                                     and writes it to [file] when given (build logs stay out of the path)
 #
@@ -15,19 +17,22 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 lock="$here/llama-native.lock"
-key="${1:?usage: acquire-native.sh cpu|cuda13|cuda12|source [dest]}"
+key="${1:?usage: acquire-native.sh cpu|rpc|cuda13|cuda12|source [dest]}"
 dest="${2:-}"
 cache="${LOCALLLM_NATIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/localllm/native}"
 
 fail() { echo "acquire-native: error: $*" >&2; exit 1; }
 
-line="$(awk -F'\t' -v k="$key" '$1 == k { print; exit }' "$lock")"
+# The RPC backend is not prebuilt: it is compiled against the CPU package's libraries, so it pins to that entry.
+lock_key="$key"
+[ "$key" = rpc ] && lock_key=cpu
+line="$(awk -F'\t' -v k="$lock_key" '$1 == k { print; exit }' "$lock")"
 [ -n "$line" ] || fail "no entry '$key' in $lock (known: $(awk -F'\t' '!/^#/ {printf "%s ", $1}' "$lock"))"
 IFS=$'\t' read -r _ package version integrity <<<"$line"
 
 # npm names the tarball after the package: @scope/name -> scope-name-version.tgz
 tarball="$cache/$(echo "${package#@}" | tr '/' '-')-$version.tgz"
-unpacked="$cache/$key-$version"
+unpacked="$cache/$lock_key-$version"
 
 integrity_of() {
   # npm's integrity string: "sha512-" + base64 of the raw digest. Built from coreutils alone.
@@ -104,6 +109,31 @@ build_chat_shim() {
   echo "$out"
 }
 
+# Compiles ggml's RPC backend module and its worker from the pinned source (ggml/src/ggml-rpc, tools/rpc) against the
+# prebuilt libggml-base / libggml, with the defines ggml's own build gives a dynamically loaded backend; cached by the
+# hash of the sources and this script.
+build_rpc() {
+  local bins="$1" source_dir hash out
+  source_dir="$(bash "$here/acquire-native.sh" source)"
+  hash="$(cat "$source_dir/ggml/src/ggml-rpc/ggml-rpc.cpp" "$source_dir/ggml/src/ggml-rpc/transport.cpp" "$source_dir/tools/rpc/rpc-server.cpp" "$lock" "$here/acquire-native.sh" | sha256sum | cut -c1-16)"
+  out="$cache/rpc-$version-$hash"
+  if [ ! -f "$out/.complete" ]; then
+    command -v g++ >/dev/null 2>&1 || fail "g++ is needed to build llama.cpp's RPC backend; install g++ (apt-get install g++)."
+    rm -rf "$out" && mkdir -p "$out"
+    echo "acquire-native: g++ ggml-rpc, rpc-server -> $out" >&2
+    g++ -std=c++17 -O2 -fPIC -shared -DGGML_BACKEND_DL -DGGML_BACKEND_BUILD -DGGML_BACKEND_SHARED -DGGML_SHARED -DGGML_BUILD \
+      -I"$source_dir/ggml/include" -I"$source_dir/ggml/src" \
+      "$source_dir/ggml/src/ggml-rpc/ggml-rpc.cpp" "$source_dir/ggml/src/ggml-rpc/transport.cpp" \
+      -L"$bins" -l:libggml-base.so -Wl,-rpath,'$ORIGIN' -Wl,--no-undefined -o "$out/libggml-rpc.so" >&2 \
+      || fail "compiling ggml's RPC backend failed (see g++'s output above)."
+    g++ -std=c++17 -O2 -DGGML_SHARED -I"$source_dir/ggml/include" -I"$source_dir/ggml/src" \
+      "$source_dir/tools/rpc/rpc-server.cpp" -L"$bins" -l:"$(basename "$bins"/libggml.v*.so)" -l:libggml-base.so \
+      -Wl,-rpath,'$ORIGIN' -o "$out/rpc-server" >&2 || fail "compiling rpc-server failed (see g++'s output above)."
+    touch "$out/.complete"
+  fi
+  echo "$out"
+}
+
 fetch
 unpack
 
@@ -116,6 +146,13 @@ case "$key" in
       place "$lib" "$dest/$(basename "$lib")"
     done
     place "$(build_chat_shim "$bins")" "$dest/liblocalllm-chat.so"
+    ;;
+  rpc)
+    [ -n "$dest" ] || fail "rpc needs a destination directory"
+    built="$(build_rpc "$unpacked/package/bins/linux-x64")"
+    place "$built/libggml-rpc.so" "$dest/libggml-rpc.so"
+    place "$built/rpc-server" "$dest/rpc-server"
+    chmod +x "$dest/rpc-server"
     ;;
   cuda13)
     [ -n "$dest" ] || fail "cuda13 needs a destination directory"
