@@ -32,6 +32,8 @@ internal static class Probe
                     return await TokenizeAndGenerateAsync(path, scheduler: false);
                 case ["--run-vocabulary", string path, "--scheduler"]:
                     return await TokenizeAndGenerateAsync(path, scheduler: true);
+                case ["--rpc-worker-lost", string path, string endpoint, string workerPid]:
+                    return await LoseTheWorkerAsync(path, endpoint, int.Parse(workerPid, System.Globalization.CultureInfo.InvariantCulture));
                 case ["--quantize-onto-itself", string path]:
                     LlamaQuantizer.Quantize(path, path, LlamaQuantizationType.Q8_0);
                     return Ran;
@@ -59,6 +61,26 @@ internal static class Probe
         using LlamaModel model = await LlamaModel.LoadAsync(path);
         using var session = new LlamaSession(model, new LlamaContextOptions { ContextSize = 256, ThreadCount = 1 });
         await session.CompleteAsync("Hello, llama", new LlamaGenerationOptions { MaxTokens = 4, Sampling = sampling ?? LlamaSamplingOptions.Greedy });
+        return Ran;
+    }
+
+    // Generates with every layer on an RPC worker, stops the worker, and generates again: llama.cpp's RPC client has no
+    // way to report a lost worker but to abort the process, which the test that runs this proves.
+    private static async Task<int> LoseTheWorkerAsync(string path, string endpoint, int workerPid)
+    {
+        using LlamaModel model = await LlamaModel.LoadAsync(path, new LlamaModelOptions { RpcServers = [endpoint] });
+        using var session = new LlamaSession(model, new LlamaContextOptions { ContextSize = 256, ThreadCount = 1 });
+        await session.CompleteAsync("Hello, llama", new LlamaGenerationOptions { MaxTokens = 4, Sampling = LlamaSamplingOptions.Greedy });
+        Console.WriteLine("generated across the worker");
+        using (var worker = System.Diagnostics.Process.GetProcessById(workerPid))
+        {
+            worker.Kill();
+            await worker.WaitForExitAsync();
+        }
+
+        Console.WriteLine("worker stopped");
+        session.Reset();
+        await session.CompleteAsync("Hello again", new LlamaGenerationOptions { MaxTokens = 4, Sampling = LlamaSamplingOptions.Greedy });
         return Ran;
     }
 

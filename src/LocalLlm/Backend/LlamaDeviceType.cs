@@ -14,4 +14,7 @@ public enum LlamaDeviceType
 
     /// <summary>An accelerator used alongside the CPU (BLAS, AMX, …).</summary>
     Accelerator,
+
+    /// <summary>A device on another machine, reached through an RPC worker (<see cref="LlamaModelOptions.RpcServers"/>).</summary>
+    Remote,
 }

@@ -128,7 +128,11 @@ public sealed partial class LlamaModel : IDisposable
     private static LlamaModel Load(string fullPath, LlamaModelOptions options, IProgress<float>? progress, CancellationToken cancellationToken)
     {
         var state = new LoadState(progress, cancellationToken);
+        OffloadDevices? offload = options.RpcServers.Count > 0 || options.TensorSplit.Count > 0
+            ? OffloadDevices.Choose(fullPath, options, cancellationToken)
+            : null;
         using NativeLog.ErrorCapture errors = NativeLog.CaptureErrors();
+        using NativeLog.PlacementCapture placement = NativeLog.CapturePlacement();
         var settings = new NativeModelSettings(
             options.GpuLayerCount,
             options.MainGpu,
@@ -136,8 +140,9 @@ public sealed partial class LlamaModel : IDisposable
             options.UseMemoryMap,
             options.LockMemory,
             options.VocabularyOnly,
-            options.ValidateTensors);
-        SafeLlamaModelHandle handle = SafeLlamaModelHandle.Load(fullPath, settings, state.Continue);
+            options.ValidateTensors,
+            options.RepackWeights);
+        SafeLlamaModelHandle handle = SafeLlamaModelHandle.Load(fullPath, settings, state.Continue, offload?.Devices, options.TensorSplit.Count > 0 ? [.. options.TensorSplit] : null);
         if (handle.IsInvalid)
         {
             handle.Dispose();
@@ -145,8 +150,26 @@ public sealed partial class LlamaModel : IDisposable
             throw ModelFileCheck.DescribeNativeFailure(fullPath, errors.Lines);
         }
 
-        return new LlamaModel(handle, fullPath, options);
+        var model = new LlamaModel(handle, fullPath, options) { LayerDevices = OffloadDevices.ReadPlacement(placement.Lines, offload) };
+        ILogger logger = LoadLogger(options);
+        if (model.LayerDevices.Count > 0 && logger.IsEnabled(LogLevel.Information))
+        {
+            string file = System.IO.Path.GetFileName(fullPath);
+            string placed = OffloadDevices.Describe(model.LayerDevices);
+            LogPlacement(logger, file, placed);
+        }
+
+        return model;
     }
+
+    /// <summary>
+    /// Gets the device each layer was placed on, by index, the output layer last: <c>CPU</c>, a local GPU's ggml name
+    /// (<c>CUDA0</c>), or an RPC worker's device as <c>host:port#index</c>. Empty for a vocabulary-only model.
+    /// </summary>
+    public IReadOnlyList<string> LayerDevices { get; private init; } = [];
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "Model {Model} placed its layers: {Placement}")]
+    private static partial void LogPlacement(ILogger logger, string model, string placement);
 
     private sealed record LoadState(IProgress<float>? Progress, CancellationToken CancellationToken)
     {

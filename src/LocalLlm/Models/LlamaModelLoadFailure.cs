@@ -41,4 +41,14 @@ public enum LlamaModelLoadFailure
 
     /// <summary>The model and its context would not fit the free memory (a fit was asked for); the message gives the need and what is free.</summary>
     InsufficientMemory,
+
+    /// <summary>
+    /// An RPC worker in <see cref="LlamaModelOptions.RpcServers"/> could not be used (unreachable, refusing, busy, or from
+    /// another llama.cpp build), or the RPC backend is missing; the inner <see cref="LlamaRpcWorkerException"/> names the
+    /// endpoint and the reason.
+    /// </summary>
+    RpcWorkerUnavailable,
+
+    /// <summary>The devices named for the model do not match its settings (a <see cref="LlamaModelOptions.TensorSplit"/> of another length than the devices).</summary>
+    InvalidDeviceSplit,
 }

@@ -29,6 +29,9 @@ internal static unsafe partial class NativeLog
     [ThreadStatic]
     private static AbortFlag? t_decodingWith;
 
+    [ThreadStatic]
+    private static List<string>? t_capturedPlacement;
+
     /// <summary>Installs the callback; llama.cpp then stops writing to stderr.</summary>
     public static void Install(ILoggerFactory? loggerFactory)
     {
@@ -67,6 +70,12 @@ internal static unsafe partial class NativeLog
     /// so that a failed native call can say why it failed.
     /// </summary>
     public static ErrorCapture CaptureErrors() => new(t_capturedErrors = []);
+
+    /// <summary>
+    /// Collects the lines in which llama.cpp, loading a model on the calling thread, says which device each layer went
+    /// to (<c>load_tensors: layer N assigned to device X</c>, logged at debug level) until the scope is disposed.
+    /// </summary>
+    public static PlacementCapture CapturePlacement() => new(t_capturedPlacement = []);
 
     /// <summary>
     /// Marks the calling thread as decoding with <paramref name="abort"/> until the scope is disposed: the errors and
@@ -116,6 +125,10 @@ internal static unsafe partial class NativeLog
         {
             t_capturedErrors?.Add(line);
         }
+        else if (t_capturedPlacement is { } placement && line.StartsWith("load_tensors: layer", StringComparison.Ordinal))
+        {
+            placement.Add(line);
+        }
 
         if (line.Length > 0 && s_logger.IsEnabled(level))
         {
@@ -138,6 +151,18 @@ internal static unsafe partial class NativeLog
     public readonly struct AbortScope : IDisposable
     {
         public void Dispose() => t_decodingWith = null;
+    }
+
+    /// <summary>The lines captured by <see cref="CapturePlacement"/>.</summary>
+    public readonly struct PlacementCapture : IDisposable
+    {
+        private readonly List<string> _lines;
+
+        internal PlacementCapture(List<string> lines) => _lines = lines;
+
+        public IReadOnlyList<string> Lines => _lines;
+
+        public void Dispose() => t_capturedPlacement = null;
     }
 
     /// <summary>The lines captured by <see cref="CaptureErrors"/>.</summary>

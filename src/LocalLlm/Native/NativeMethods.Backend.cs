@@ -78,6 +78,12 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(GgmlLibrary)]
     internal static partial nint ggml_backend_dev_by_type(ggml_backend_dev_type type);
 
+    [LibraryImport(GgmlLibrary, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint ggml_backend_reg_by_name(string name);
+
+    [LibraryImport(GgmlBaseLibrary)]
+    internal static partial nint ggml_backend_reg_dev_get(nint reg, nuint index);
+
     [LibraryImport(GgmlBaseLibrary, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial nint ggml_backend_reg_get_proc_address(nint reg, string name);
 

@@ -8,7 +8,8 @@ internal readonly record struct NativeModelSettings(
     bool UseMemoryMap,
     bool LockMemory,
     bool VocabularyOnly,
-    bool ValidateTensors)
+    bool ValidateTensors,
+    bool RepackWeights = true)
 {
     internal llama_model_params ToNative()
     {
@@ -25,6 +26,7 @@ internal readonly record struct NativeModelSettings(
         };
         parameters.vocab_only = VocabularyOnly ? (byte)1 : (byte)0;
         parameters.check_tensors = ValidateTensors ? (byte)1 : (byte)0;
+        parameters.use_extra_bufts = RepackWeights ? (byte)1 : (byte)0;
         return parameters;
     }
 }
