@@ -84,7 +84,7 @@ internal sealed partial class LocalLlmModelHost : IDisposable
             throw new LlamaModelLoadException(path, LlamaModelLoadFailure.InsufficientMemory, $"Model '{path}' does not fit this machine: {plan.Explanation}");
         }
 
-        modelOptions.GpuLayerCount = plan.GpuLayerCount;
+        plan.ApplyTo(modelOptions);
         ILogger logger = _loggerFactory?.CreateLogger("LocalLlm.LlamaModel") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         LogPlan(logger, path, plan.GpuLayerCount, plan.ContextSize, _options.ParallelSequences, plan.Estimate.TotalBytes / 1048576);
         return plan;

@@ -23,6 +23,16 @@ public sealed class LocalLlmOptions
     [Range(-1, int.MaxValue)]
     public int GpuLayerCount { get; set; } = -1;
 
+    /// <summary>
+    /// Gets or sets llama.cpp RPC workers (<c>host:port</c>) that take part of the model: the <see cref="GpuLayerCount"/>
+    /// last layers are shared among them and the local GPUs (see <see cref="LlamaModelOptions.RpcServers"/>). Needs the
+    /// LocalLlm.Backend.Rpc package. Default: none.
+    /// </summary>
+    public IList<string> RpcServers { get; set; } = [];
+
+    /// <summary>Gets or sets each offload device's share of the offloaded layers: the workers' devices, then the local GPUs (see <see cref="LlamaModelOptions.TensorSplit"/>). Default: empty, by free memory.</summary>
+    public IList<float> TensorSplit { get; set; } = [];
+
     /// <summary>Gets or sets a value indicating whether the model file is memory-mapped. Default: true.</summary>
     public bool UseMemoryMap { get; set; } = true;
 
@@ -112,6 +122,8 @@ public sealed class LocalLlmOptions
     internal LlamaModelOptions ToModelOptions(Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory) => new()
     {
         GpuLayerCount = GpuLayerCount,
+        RpcServers = [.. RpcServers],
+        TensorSplit = [.. TensorSplit],
         UseMemoryMap = UseMemoryMap,
         LoggerFactory = loggerFactory,
         DownloadProgress = loggerFactory is null ? null : new DownloadProgressLog(loggerFactory.CreateLogger("LocalLlm.Download")),

@@ -25,6 +25,20 @@ internal sealed class LocalLlmOptionsValidator(ILoggerFactory? loggerFactory = n
         }
 
         Check(failures, prefix, nameof(LocalLlmOptions.GpuLayerCount), options.GpuLayerCount, options.GpuLayerCount >= -1, "must be -1 (all layers) or more");
+        try
+        {
+            new LlamaModelOptions { RpcServers = options.RpcServers, TensorSplit = options.TensorSplit }.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            failures.Add($"{prefix}:{ex.Message}");
+        }
+
+        if (options.FitToMemory && options.RpcServers is { Count: > 0 })
+        {
+            failures.Add($"{prefix}:{nameof(LocalLlmOptions.FitToMemory)} cannot be used with {nameof(LocalLlmOptions.RpcServers)}: llama.cpp's fit does not see the workers' memory. Set {nameof(LocalLlmOptions.GpuLayerCount)} (and {nameof(LocalLlmOptions.TensorSplit)}) instead.");
+        }
+
         if (options.ContextSize is { } contextSize)
         {
             Check(failures, prefix, nameof(LocalLlmOptions.ContextSize), contextSize, contextSize is >= 16 and <= 1 << 24, "must be between 16 and 16777216 tokens");

@@ -15,6 +15,12 @@ public sealed record LlamaFitPlan(bool Fits, int GpuLayerCount, int ContextSize,
     {
         ArgumentNullException.ThrowIfNull(options);
         options.GpuLayerCount = GpuLayerCount;
+
+        // llama.cpp's fit weighs the local GPUs only; a split it left all 0 is its own (by free memory).
+        if (TensorSplit.Any(share => share > 0) && options.RpcServers.Count == 0)
+        {
+            options.TensorSplit = [.. TensorSplit.Take(OffloadDevices.LocalGpuCount())];
+        }
     }
 
     /// <summary>Applies the plan to context options (the context size).</summary>

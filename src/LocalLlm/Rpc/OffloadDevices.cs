@@ -104,6 +104,13 @@ internal sealed partial class OffloadDevices
         return $"{string.Join(", ", ranges)} (layer {layerDevices.Count - 1} is the output)";
     }
 
+    /// <summary>How many local GPUs a model offloads to (the length of a split without RPC workers).</summary>
+    public static int LocalGpuCount()
+    {
+        NativeLibraryLoader.EnsureInitialized();
+        return LocalGpus().Count;
+    }
+
     // llama.cpp's own choice when it is given no list: the discrete GPUs, else the integrated ones.
     private static List<nint> LocalGpus()
     {
