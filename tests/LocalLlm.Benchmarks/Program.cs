@@ -25,6 +25,11 @@ internal static class Program
             return await MemoryBenchmark.RunAsync(args).ConfigureAwait(false);
         }
 
+        if (args.Contains("--rpc"))
+        {
+            return await RpcBenchmark.RunAsync(args).ConfigureAwait(false);
+        }
+
         if (args.Contains("--server"))
         {
             return await ServerBenchmark.RunAsync(args).ConfigureAwait(false);
