@@ -152,7 +152,8 @@ public sealed partial class LlamaModel : IDisposable
 
         var model = new LlamaModel(handle, fullPath, options) { LayerDevices = OffloadDevices.ReadPlacement(placement.Lines, offload) };
         ILogger logger = LoadLogger(options);
-        if (model.LayerDevices.Count > 0 && logger.IsEnabled(LogLevel.Information))
+        // Only a placement beyond this CPU is news; a CPU-only load would log the same line every time.
+        if (model.LayerDevices.Any(device => device != "CPU") && logger.IsEnabled(LogLevel.Information))
         {
             string file = System.IO.Path.GetFileName(fullPath);
             string placed = OffloadDevices.Describe(model.LayerDevices);

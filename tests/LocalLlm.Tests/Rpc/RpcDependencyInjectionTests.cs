@@ -32,6 +32,10 @@ public sealed class RpcDependencyInjectionTests
         ChatResponse reply = await provider.GetRequiredService<IChatClient>().GetResponseAsync("Hi", new ChatOptions { MaxOutputTokens = 4, Temperature = 0 });
         IReadOnlyList<string> layers = provider.GetRequiredService<LlamaModel>().LayerDevices;
 
+        // Off the engine's thread, which the reply's continuation may run on: disposed from there, the context is freed
+        // when that thread exits, which would be after the worker below is stopped, and freeing talks to the worker.
+        await Task.Yield();
+
         Assert.Multiple(() =>
         {
             Assert.That(reply.Usage?.OutputTokenCount, Is.GreaterThan(0));
