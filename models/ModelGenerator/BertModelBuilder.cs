@@ -11,6 +11,9 @@ internal static class BertModelBuilder
     /// <summary>LLAMA_POOLING_TYPE_MEAN.</summary>
     public const uint MeanPooling = 1;
 
+    /// <summary>LLAMA_POOLING_TYPE_RANK: the first token's state through the classification head.</summary>
+    public const uint RankPooling = 4;
+
     private const uint TokenTypeCount = 2;
     private const uint FileTypeMostlyF16 = 1;
 
@@ -29,7 +32,7 @@ internal static class BertModelBuilder
             .SetMetadata($"{arch}.attention.head_count", (uint)spec.HeadCount)
             .SetMetadata($"{arch}.attention.layer_norm_epsilon", spec.NormEpsilon)
             .SetMetadata($"{arch}.attention.causal", false)
-            .SetMetadata($"{arch}.pooling_type", MeanPooling);
+            .SetMetadata($"{arch}.pooling_type", spec.Shape == ModelShape.Reranker ? RankPooling : MeanPooling);
 
         int vocabSize = ModelTensors.CopyTokenizer(writer, vocabulary);
         if (!vocabulary.ContainsKey("tokenizer.ggml.token_type_count"))
@@ -61,6 +64,15 @@ internal static class BertModelBuilder
             ModelTensors.Constant(writer, p + "ffn_down.bias", embd, 0f);
             ModelTensors.Constant(writer, p + "layer_output_norm.weight", embd, 1f);
             ModelTensors.Constant(writer, p + "layer_output_norm.bias", embd, 0f);
+        }
+
+        if (spec.Shape == ModelShape.Reranker)
+        {
+            // RoBERTa's classification head, as llama.cpp's rank pooling applies it: tanh(cls x + b), then one score.
+            ModelTensors.Weight(writer, spec, "cls.weight", GgmlType.F32, embd, embd);
+            ModelTensors.Constant(writer, "cls.bias", embd, 0f);
+            ModelTensors.Weight(writer, spec, "cls.output.weight", GgmlType.F32, embd, 1);
+            ModelTensors.Constant(writer, "cls.output.bias", 1, 0f);
         }
 
         return writer;

@@ -14,4 +14,10 @@ public enum ModelShape
 
     /// <summary>A small BERT embedding model with the bge WordPiece vocabulary and mean pooling.</summary>
     Embedding,
+
+    /// <summary>
+    /// A cross-encoder reranker: the embedding shape with rank pooling and a classification head (<c>cls</c> and
+    /// <c>cls.output</c>, one score per query-document pair), as BGE-reranker GGUFs carry.
+    /// </summary>
+    Reranker,
 }

@@ -46,6 +46,7 @@ public sealed record ModelSpec(
         ModelShape.Small => new(shape, "llama", "llama-bpe", 576, 30, 9, 3, 1536, 8192, 100000f, 1e-5f, GgmlType.F16, GgmlType.F16, 2),
         ModelShape.OneB => new(shape, "llama", "llama-bpe", 2048, 16, 32, 8, 8192, 131072, 500000f, 1e-5f, GgmlType.F16, GgmlType.F16, 3),
         ModelShape.Embedding => new(shape, "bert", "bert-bge", 128, 2, 4, 4, 512, 512, 0f, 1e-12f, GgmlType.F16, GgmlType.F16, 4),
+        ModelShape.Reranker => new(shape, "bert", "bert-bge", 128, 2, 4, 4, 512, 512, 0f, 1e-12f, GgmlType.F16, GgmlType.F16, 5),
         _ => throw new ArgumentOutOfRangeException(nameof(shape), shape, $"Unknown model shape {shape}; use one of {string.Join(", ", Enum.GetNames<ModelShape>())}."),
     };
 

@@ -93,6 +93,7 @@ internal static class Program
         "small" => ModelShape.Small,
         "1b" or "oneb" => ModelShape.OneB,
         "embedding" or "bert" => ModelShape.Embedding,
+        "reranker" => ModelShape.Reranker,
         _ => throw new ArgumentException($"Unknown shape '{text}'.{Environment.NewLine}{Usage}"),
     };
 

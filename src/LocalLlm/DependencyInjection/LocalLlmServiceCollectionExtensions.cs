@@ -16,7 +16,7 @@ public static class LocalLlmServiceCollectionExtensions
 {
     /// <summary>
     /// Registers a model: <see cref="IChatClient"/> (a <see cref="LlamaChatClient"/>), <c>IEmbeddingGenerator&lt;string, Embedding&lt;float&gt;&gt;</c>
-    /// (a <see cref="LlamaEmbeddingGenerator"/>) and <see cref="LlamaModel"/>, loaded
+    /// (a <see cref="LlamaEmbeddingGenerator"/>), <see cref="LlamaReranker"/> (for a reranking model) and <see cref="LlamaModel"/>, loaded
     /// lazily on first use or while the host starts when <see cref="LocalLlmOptions.WarmUp"/> is set, and disposed with
     /// the container. Options are validated when the host starts.
     /// </summary>
@@ -86,6 +86,7 @@ public static class LocalLlmServiceCollectionExtensions
             services.AddSingleton(provider => provider.GetRequiredService<LocalLlmModelHost>().GetModel());
             services.AddSingleton<IChatClient>(provider => CreateChatClient(provider.GetRequiredService<LocalLlmModelHost>()));
             services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(provider => CreateEmbeddingGenerator(provider.GetRequiredService<LocalLlmModelHost>()));
+            services.AddSingleton(provider => CreateReranker(provider.GetRequiredService<LocalLlmModelHost>()));
             services.AddSingleton<IHostedService>(provider => new LocalLlmWarmUpService(provider.GetRequiredService<LocalLlmModelHost>()));
         }
         else
@@ -94,6 +95,7 @@ public static class LocalLlmServiceCollectionExtensions
             services.AddKeyedSingleton(serviceKey, (provider, key) => provider.GetRequiredKeyedService<LocalLlmModelHost>(key).GetModel());
             services.AddKeyedSingleton<IChatClient>(serviceKey, (provider, key) => CreateChatClient(provider.GetRequiredKeyedService<LocalLlmModelHost>(key)));
             services.AddKeyedSingleton<IEmbeddingGenerator<string, Embedding<float>>>(serviceKey, (provider, key) => CreateEmbeddingGenerator(provider.GetRequiredKeyedService<LocalLlmModelHost>(key)));
+            services.AddKeyedSingleton(serviceKey, (provider, key) => CreateReranker(provider.GetRequiredKeyedService<LocalLlmModelHost>(key)));
             services.AddSingleton<IHostedService>(provider => new LocalLlmWarmUpService(provider.GetRequiredKeyedService<LocalLlmModelHost>(serviceKey)));
         }
 
@@ -105,4 +107,7 @@ public static class LocalLlmServiceCollectionExtensions
 
     private static LlamaEmbeddingGenerator CreateEmbeddingGenerator(LocalLlmModelHost host) =>
         new(host.GetModelAsync, host.Options.ToEmbeddingOptions(), host.Options.ModelPath);
+
+    private static LlamaReranker CreateReranker(LocalLlmModelHost host) =>
+        new(host.GetModelAsync, new LlamaRerankerOptions { ContextSize = host.Options.ContextSize, ThreadCount = host.Options.ThreadCount }, host.Options.ModelPath);
 }

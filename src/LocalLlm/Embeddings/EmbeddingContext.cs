@@ -33,10 +33,12 @@ internal sealed class EmbeddingContext : IDisposable
         };
         _context = SafeLlamaContextHandle.Create(model.Handle, settings, _abort, $"an embedding context for '{model.Path}'");
 
-        ContextSize = _context.ContextSize;
+        // llama.cpp may round the context up (to a multiple of 256) but not the micro-batch, and an encoder's whole batch
+        // must fit one micro-batch (else it aborts the process): a batch is bounded by the smaller.
+        ContextSize = Math.Min(_context.ContextSize, (int)NativeMethods.llama_n_ubatch(_context));
         MaxSequences = options.MaxSequencesPerBatch;
         Pooling = _context.Pooling;
-        Dimensions = model.Metadata.EmbeddingSize;
+        Dimensions = Pooling == LlamaPooling.Rank ? model.Handle.ClassifierOutputCount : model.Metadata.EmbeddingSize;
         _encoderOnly = model.Metadata.HasEncoder && !model.Metadata.HasDecoder;
         _batch = new NativeBatch(ContextSize);
     }

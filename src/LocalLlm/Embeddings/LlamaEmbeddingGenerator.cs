@@ -23,6 +23,7 @@ public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
     private LlamaModel? _model;
     private EmbeddingContext? _context;
     private InferenceWorker? _worker;
+    private readonly bool _ranking;
     private bool _disposed;
 
     /// <summary>Creates a generator over a loaded model. The generator does not own the model: dispose it yourself.</summary>
@@ -38,8 +39,9 @@ public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
     }
 
     /// <summary>Creates a generator whose model is loaded on first use (dependency injection).</summary>
-    internal LlamaEmbeddingGenerator(Func<CancellationToken, ValueTask<LlamaModel>> modelProvider, LlamaEmbeddingOptions? options, string? modelPath)
+    internal LlamaEmbeddingGenerator(Func<CancellationToken, ValueTask<LlamaModel>> modelProvider, LlamaEmbeddingOptions? options, string? modelPath, bool ranking = false)
     {
+        _ranking = ranking;
         _modelProvider = modelProvider;
         _options = options ?? new LlamaEmbeddingOptions();
         _options.Validate();
@@ -161,6 +163,18 @@ public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
         return [.. tokens.AsSpan(0, contextSize - 1), tokens[^1]];
     }
 
+    /// <summary>
+    /// Runs inputs the caller tokenized (a reranker's query-document pairs) through the same batching as
+    /// <see cref="GenerateAsync"/>; <paramref name="prepare"/> gets the model and the context size once it exists.
+    /// </summary>
+    internal async Task<(float[][] Outputs, int[][] Tokens)> RunTokensAsync(Func<LlamaModel, int, int[][]> prepare, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        EmbeddingContext context = await EnsureContextAsync(cancellationToken).ConfigureAwait(false);
+        int[][] tokens = prepare(_model!, context.ContextSize);
+        return (await RunAsync(context, tokens, cancellationToken).ConfigureAwait(false), tokens);
+    }
+
     private Task<float[][]> RunAsync(EmbeddingContext context, int[][] tokens, CancellationToken cancellationToken)
     {
         var job = new EmbeddingJob(tokens, cancellationToken);
@@ -200,6 +214,14 @@ public sealed class LlamaEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
             LlamaModel model = await _modelProvider(cancellationToken).ConfigureAwait(false);
             _model = model;
             var context = new EmbeddingContext(model, _options);
+            if ((context.Pooling == LlamaPooling.Rank) != _ranking)
+            {
+                context.Dispose();
+                throw new NotSupportedException(_ranking
+                    ? $"Model '{model.Path}' ({model.Metadata.Architecture}) is not a reranker: its pooling is {context.Pooling}, and reranking needs rank pooling (a classification head, as BGE-reranker and Qwen3-reranker GGUFs have). Use LlamaEmbeddingGenerator for embeddings."
+                    : $"Model '{model.Path}' ({model.Metadata.Architecture}) is a reranker (rank pooling): it scores query-document pairs rather than embedding texts. Use LlamaReranker.");
+            }
+
             _worker = new InferenceWorker($"LocalLlm embeddings ({Path.GetFileName(model.Path)})");
             Volatile.Write(ref _context, context);
             return context;

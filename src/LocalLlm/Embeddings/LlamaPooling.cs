@@ -14,4 +14,10 @@ public enum LlamaPooling
 
     /// <summary>The embedding of the last token (decoder-based embedding models).</summary>
     Last = 3,
+
+    /// <summary>
+    /// A reranker's classification head over the first (or, for Qwen3 rerankers, the last) token: one relevance score
+    /// per query-document pair. Models made for it set it in their metadata; <see cref="LlamaReranker"/> uses it.
+    /// </summary>
+    Rank = 4,
 }

@@ -25,6 +25,8 @@ public sealed class LlamaTokenizer
         NewLineToken = OrNull(_vocab.NewLine);
         AddsBeginningOfSequence = _vocab.AddsBeginningOfSequence;
         AddsEndOfSequence = _vocab.AddsEndOfSequence;
+        SeparatorToken = OrNull(_vocab.Separator);
+        AddsSeparator = _vocab.AddsSeparator;
     }
 
     /// <summary>Gets the number of tokens in the vocabulary; valid ids are 0 to this value minus one.</summary>
@@ -50,6 +52,12 @@ public sealed class LlamaTokenizer
 
     /// <summary>Gets a value indicating whether <see cref="Tokenize(string, bool, bool)"/> with <c>addSpecial</c> appends the end-of-sequence token.</summary>
     public bool AddsEndOfSequence { get; }
+
+    /// <summary>Gets the separator token (BERT's <c>[SEP]</c>), or null when the model has none.</summary>
+    public int? SeparatorToken { get; }
+
+    /// <summary>Gets a value indicating whether the model puts its separator token between the two texts of a pair (a reranker's query and document).</summary>
+    public bool AddsSeparator { get; }
 
     /// <summary>Converts text into token ids.</summary>
     /// <param name="text">The text to tokenize.</param>

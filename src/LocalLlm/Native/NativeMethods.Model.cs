@@ -26,6 +26,9 @@ internal static unsafe partial class NativeMethods
     internal static partial int llama_model_n_layer(SafeLlamaModelHandle model);
 
     [LibraryImport(LlamaLibrary)]
+    internal static partial uint llama_model_n_cls_out(SafeLlamaModelHandle model);
+
+    [LibraryImport(LlamaLibrary)]
     internal static partial int llama_model_n_head(SafeLlamaModelHandle model);
 
     [LibraryImport(LlamaLibrary)]

@@ -56,6 +56,10 @@ internal static unsafe partial class NativeMethods
     internal static partial bool llama_vocab_get_add_eos(nint vocab);
 
     [LibraryImport(LlamaLibrary)]
+    [return: MarshalAs(UnmanagedType.U1)]
+    internal static partial bool llama_vocab_get_add_sep(nint vocab);
+
+    [LibraryImport(LlamaLibrary)]
     internal static partial int llama_vocab_fim_pre(nint vocab);
 
     [LibraryImport(LlamaLibrary)]

@@ -28,6 +28,10 @@ internal readonly unsafe struct NativeVocabulary(nint pointer)
 
     public bool AddsEndOfSequence => NativeMethods.llama_vocab_get_add_eos(Pointer);
 
+    public int Separator => NativeMethods.llama_vocab_sep(Pointer);
+
+    public bool AddsSeparator => NativeMethods.llama_vocab_get_add_sep(Pointer);
+
     /// <summary>
     /// Tokenizes UTF-8 text into <paramref name="tokens"/>; returns the count, or minus the count needed when
     /// <paramref name="tokens"/> is too small (<see cref="int.MinValue"/> when the count overflows).

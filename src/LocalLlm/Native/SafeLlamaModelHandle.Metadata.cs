@@ -38,6 +38,12 @@ internal sealed partial class SafeLlamaModelHandle
     /// <summary>Gets the default chat template, or null when the model has none.</summary>
     public string? ChatTemplate => Marshal.PtrToStringUTF8(NativeMethods.llama_model_chat_template(this, null));
 
+    /// <summary>Gets a reranker's prompt template (<c>tokenizer.chat_template.rerank</c>, with <c>{query}</c> and <c>{document}</c>), or null.</summary>
+    public string? RerankTemplate => Marshal.PtrToStringUTF8(NativeMethods.llama_model_chat_template(this, "rerank"));
+
+    /// <summary>Gets how many scores a classification head gives (rank pooling); 1 for other models.</summary>
+    public int ClassifierOutputCount => (int)NativeMethods.llama_model_n_cls_out(this);
+
     /// <summary>Gets the key of the metadata entry at <paramref name="index"/>.</summary>
     public unsafe string GetMetadataKey(int index) =>
         ReadString((buffer, size) => NativeMethods.llama_model_meta_key_by_index(this, index, buffer, size));

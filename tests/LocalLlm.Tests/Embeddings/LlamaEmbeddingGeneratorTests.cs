@@ -41,6 +41,26 @@ public sealed class LlamaEmbeddingGeneratorTests
     }
 
     [Test]
+    public async Task ASmallContext_SplitsTheInputsOverDecodes_WithTheSameVectors()
+    {
+        // llama.cpp rounds a 64-token context up to 256 but keeps the 64-token micro-batch, which an encoder's batch
+        // must fit: filling the rounded context aborted the process.
+        using var small = new LlamaEmbeddingGenerator(_model, new LlamaEmbeddingOptions { ThreadCount = 2, ContextSize = 64 });
+        using var large = new LlamaEmbeddingGenerator(_model, new LlamaEmbeddingOptions { ThreadCount = 2 });
+
+        string[] inputs = [.. Sentences, .. Sentences];
+        GeneratedEmbeddings<Embedding<float>> split = await small.GenerateAsync(inputs);
+        GeneratedEmbeddings<Embedding<float>> whole = await large.GenerateAsync(inputs);
+
+        Assert.That(inputs.Sum(s => _model.Tokenizer.Tokenize(s).Length), Is.GreaterThan(64));
+        Assert.That(small.DecodeCalls, Is.GreaterThan(1));
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            Assert.That(split[i].Vector.ToArray(), Is.EqualTo(whole[i].Vector.ToArray()).Within(1e-4), $"sentence {i}");
+        }
+    }
+
+    [Test]
     public async Task DisposingDuringALongCall_StopsIt_AndFailsItAsDisposed()
     {
         string[] inputs = [.. Enumerable.Range(0, 300).Select(i => $"Sentence {i}: " + string.Concat(Enumerable.Repeat("the llama crosses the plateau ", 12)))];
