@@ -27,7 +27,11 @@ internal sealed class GenerationRequest : IDisposable
         Options = options;
         CancellationToken = cancellationToken;
         _text = new CompletionText(options);
+        Adapters = LoraSet.For(options.Adapters);
     }
+
+    /// <summary>The LoRA adapters the request applies (held until it is disposed).</summary>
+    public LoraSet Adapters { get; }
 
     public int[] Prompt { get; }
 
@@ -165,6 +169,7 @@ internal sealed class GenerationRequest : IDisposable
     public void Dispose()
     {
         _sampler?.Dispose();
+        Adapters.Dispose();
         _retired.TrySetResult();
     }
 }

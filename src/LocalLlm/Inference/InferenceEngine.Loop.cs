@@ -15,6 +15,12 @@ internal sealed partial class InferenceEngine
     private bool _decoding;
     private int _active;
     private int _prefillCursor;
+    private int _adapterCursor;
+
+    // The LoRA adapters the context applies now, and those each sequence's cached tokens were computed with: a cached
+    // prefix is reusable only under the same adapters.
+    private LoraSet _appliedAdapters = LoraSet.None;
+    private string[]? _sequenceAdapters;
 
     /// <summary>For tests: decode steps in which generating streams advanced together with a prompt chunk.</summary>
     public int InterleavedSteps { get; private set; }
@@ -122,6 +128,13 @@ internal sealed partial class InferenceEngine
             }
 
             (int sequence, int reused) = _sequences.Choose(request.Prompt, free);
+            _sequenceAdapters ??= [.. Enumerable.Repeat(string.Empty, _slots.Length)];
+            if (_sequenceAdapters[sequence] != request.Adapters.Key)
+            {
+                reused = 0;
+                _sequenceAdapters[sequence] = request.Adapters.Key;
+            }
+
             if (_context.RemoveTokens(sequence, reused, -1))
             {
                 _sequences.Truncate(sequence, reused);
@@ -213,10 +226,14 @@ internal sealed partial class InferenceEngine
         _batch.Clear();
         _batchRequests.Clear();
 
+        // llama.cpp applies one set of LoRA adapters per decode: a step takes the requests that share the set of the
+        // first ready request from a cursor that moves each step, so requests with different adapters take turns.
+        string adapters = StepAdapters();
+
         // Every generating sequence advances by one token each step, whatever the prompts waiting beside it.
         foreach (GenerationRequest? request in _slots)
         {
-            if (request is { Prefilling: false, PendingToken: >= 0 })
+            if (request is { Prefilling: false, PendingToken: >= 0 } && request.Adapters.Key == adapters)
             {
                 request.OutputRow = _batch.Add(request.PendingToken, _sequences.Count(request.Sequence), request.Sequence, output: true);
                 _batchRequests.Add(request);
@@ -228,7 +245,7 @@ internal sealed partial class InferenceEngine
         for (int i = 0; i < _slots.Length && _batch.Count < BatchSize; i++)
         {
             GenerationRequest? request = _slots[(_prefillCursor + i) % _slots.Length];
-            if (request is null || !request.Prefilling)
+            if (request is null || !request.Prefilling || request.Adapters.Key != adapters)
             {
                 continue;
             }
@@ -259,6 +276,44 @@ internal sealed partial class InferenceEngine
         return _batch.Count;
     }
 
+    /// <summary>The adapter set of this step: that of the first request ready to decode, from a cursor that moves each step.</summary>
+    private string StepAdapters()
+    {
+        string? first = null;
+        bool mixed = false;
+        for (int i = 0; i < _slots.Length; i++)
+        {
+            GenerationRequest? request = _slots[(_adapterCursor + i) % _slots.Length];
+            if (request is null || !(request.Prefilling || request.PendingToken >= 0))
+            {
+                continue;
+            }
+
+            first ??= request.Adapters.Key;
+            mixed |= request.Adapters.Key != first;
+        }
+
+        if (mixed)
+        {
+            _adapterCursor = (_adapterCursor + 1) % _slots.Length;
+        }
+
+        return first ?? string.Empty;
+    }
+
+    /// <summary>Makes the batch's adapters the context's, when they differ from those it applies.</summary>
+    private void ApplyBatchAdapters()
+    {
+        LoraSet wanted = _batchRequests.Count > 0 ? _batchRequests[0].Adapters : LoraSet.None;
+        if (wanted.Key == _appliedAdapters.Key)
+        {
+            return;
+        }
+
+        wanted.ApplyTo(_context);
+        _appliedAdapters = wanted;
+    }
+
     /// <summary>Decodes the batch, abortable while every request in it is cancelled; returns llama.cpp's status.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int Decode()
@@ -274,6 +329,7 @@ internal sealed partial class InferenceEngine
 
         try
         {
+            ApplyBatchAdapters();
             if (_threadBudget?.Update() == true)
             {
                 _context.SetThreadCounts(_threadBudget.Threads, _threadBudget.BatchThreads);

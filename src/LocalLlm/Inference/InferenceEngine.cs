@@ -127,27 +127,41 @@ internal sealed partial class InferenceEngine : IDisposable
     /// <exception cref="LlamaQueueFullException">The queue is full and the behaviour is <see cref="LlamaQueueFullBehavior.Fail"/>.</exception>
     public async IAsyncEnumerable<LlamaGenerationUpdate> StreamAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this); // the owners check first and name themselves; this is the race's backstop
         CancellationToken requestToken = request.CancellationToken;
-        if (!_queueCapacity.Wait(0, CancellationToken.None))
+        bool queued = false;
+        try
         {
-            if (_settings.Loop.QueueFullBehavior == LlamaQueueFullBehavior.Fail)
+            ObjectDisposedException.ThrowIf(IsDisposed, this); // the owners check first and name themselves; this is the race's backstop
+            request.Adapters.ThrowIfNotFor(_model);
+            if (!_queueCapacity.Wait(0, CancellationToken.None))
             {
-                throw new LlamaQueueFullException(_settings.Loop.MaxQueuedRequests);
+                if (_settings.Loop.QueueFullBehavior == LlamaQueueFullBehavior.Fail)
+                {
+                    throw new LlamaQueueFullException(_settings.Loop.MaxQueuedRequests);
+                }
+
+                await WaitForRoomAsync(requestToken, cancellationToken).ConfigureAwait(false);
             }
 
-            await WaitForRoomAsync(requestToken, cancellationToken).ConfigureAwait(false);
+            lock (_waiting)
+            {
+                if (IsDisposed)
+                {
+                    throw new ObjectDisposedException($"LocalLlm {_settings.OwnerName}", "It was disposed before the request started.");
+                }
+
+                _waiting.Add(request);
+                queued = true;
+                LlamaMetrics.RequestQueued();
+            }
         }
-
-        lock (_waiting)
+        finally
         {
-            if (IsDisposed)
+            // A request the engine never took is let go here (its adapters above all); the engine disposes the rest.
+            if (!queued)
             {
-                throw new ObjectDisposedException($"LocalLlm {_settings.OwnerName}", "It was disposed before the request started.");
+                request.Dispose();
             }
-
-            _waiting.Add(request);
-            LlamaMetrics.RequestQueued();
         }
 
         Signal();

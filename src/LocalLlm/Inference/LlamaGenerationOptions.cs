@@ -34,6 +34,13 @@ public sealed class LlamaGenerationOptions
     /// <summary>Gets or sets a value indicating whether special tokens written in a text prompt (e.g. <c>&lt;|eot_id|&gt;</c>) are recognised. Default: true.</summary>
     public bool ParseSpecialTokens { get; set; } = true;
 
+    /// <summary>
+    /// Gets or sets the LoRA adapters this request applies, each with its scale. Requests with different adapters (or
+    /// none) share a session's or scheduler's context: a step decodes only requests with the same adapters, taking
+    /// turns. Default: none.
+    /// </summary>
+    public IList<LlamaLoraApplication> Adapters { get; set; } = [];
+
     /// <summary>Checks every value.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range; the message names the setting and value.</exception>
     /// <exception cref="ArgumentNullException">A required value is null.</exception>
@@ -57,5 +64,24 @@ public sealed class LlamaGenerationOptions
         }
 
         ArgumentNullException.ThrowIfNull(Sampling, nameof(Sampling));
+        ArgumentNullException.ThrowIfNull(Adapters, nameof(Adapters));
+        for (int i = 0; i < Adapters.Count; i++)
+        {
+            LlamaLoraApplication? application = Adapters[i] ?? throw new ArgumentNullException(nameof(Adapters), $"{nameof(Adapters)}[{i}] is null.");
+            ArgumentNullException.ThrowIfNull(application.Adapter, $"{nameof(Adapters)}[{i}].Adapter");
+            ObjectDisposedException.ThrowIf(application.Adapter.IsDisposed, application.Adapter);
+            if (!float.IsFinite(application.Scale) || Math.Abs(application.Scale) > LlamaLoraApplication.MaximumScale)
+            {
+                throw new ArgumentOutOfRangeException(nameof(Adapters), application.Scale, $"{nameof(Adapters)}[{i}].Scale must be a finite number from -{LlamaLoraApplication.MaximumScale} to {LlamaLoraApplication.MaximumScale}, but was {application.Scale}.");
+            }
+
+            for (int j = 0; j < i; j++)
+            {
+                if (ReferenceEquals(Adapters[j].Adapter, application.Adapter))
+                {
+                    throw new ArgumentException($"{nameof(Adapters)} applies the adapter '{application.Adapter.Path}' twice ([{j}] and [{i}]); give it once with the summed scale.", nameof(Adapters));
+                }
+            }
+        }
     }
 }
