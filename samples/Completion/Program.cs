@@ -4,6 +4,9 @@
 //   dotnet run --project samples/Completion -- [--model path/to/model.gguf] [--prompt "Once upon a time"]
 //       [--max-tokens 128] [--temperature 0.8] [--top-k 40] [--top-p 0.95] [--min-p 0.05] [--repeat-penalty 1.1]
 //       [--seed 42] [--grammar-file answer.gbnf] [--stop "\n\n"]... [--context 2048] [--parallel 4]
+//       [--lora adapter.gguf[:scale]]...
+//
+// --lora applies a LoRA adapter made for the model (repeatable), at scale 1 unless one follows a colon.
 //
 // --parallel N completes the prompt N times at once on a LlamaScheduler (continuous batching: one decode call
 // advances every completion by a token) and prints each one with the aggregate speed.
@@ -17,6 +20,7 @@ string? modelPath = null;
 string prompt = "Once upon a time";
 int? contextSize = null;
 int parallel = 1;
+var loras = new List<(string Path, float Scale)>();
 var generation = new LlamaGenerationOptions { MaxTokens = 128 };
 LlamaSamplingBuilder sampling = LlamaSampling.Create();      // starts from llama.cpp's defaults
 try
@@ -39,6 +43,7 @@ try
             case "--repeat-penalty": sampling.RepetitionPenalty(commandLine.Single()); break;
             case "--seed": sampling.Seed(commandLine.UInt32()); break;
             case "--grammar-file": sampling.Grammar(File.ReadAllText(commandLine.Text())); break;
+            case "--lora": loras.Add(LoraArgument(commandLine.Text())); break;
             default: throw new ArgumentException($"Unknown option '{option}'. See the top of samples/Completion/Program.cs.");
         }
     }
@@ -62,11 +67,20 @@ if (modelPath is null)
 }
 
 LlamaModel model;
+var adapters = new List<LlamaLoraAdapter>();
 try
 {
     model = await LlamaModel.LoadAsync(modelPath);
+    foreach ((string path, float scale) in loras)
+    {
+        LlamaLoraAdapter adapter = LlamaLoraAdapter.Load(model, path);
+        adapters.Add(adapter);
+        generation.Adapters.Add(new LlamaLoraApplication(adapter, scale));
+    }
+
+    generation.Validate();
 }
-catch (Exception ex) when (ex is LlamaException or IOException or UnauthorizedAccessException)
+catch (Exception ex) when (ex is LlamaException or IOException or UnauthorizedAccessException or ArgumentException)
 {
     Console.Error.WriteLine(ex.Message);
     return 1;
@@ -107,7 +121,21 @@ using (var session = new LlamaSession(model, new LlamaContextOptions { ContextSi
     }
 }
 
+foreach (LlamaLoraAdapter adapter in adapters)
+{
+    adapter.Dispose();
+}
+
 return 0;
+
+// "adapter.gguf" or "adapter.gguf:0.5".
+static (string Path, float Scale) LoraArgument(string text)
+{
+    int colon = text.LastIndexOf(':');
+    return colon > 0 && float.TryParse(text.AsSpan(colon + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out float scale)
+        ? (text[..colon], scale)
+        : (text, 1f);
+}
 
 // Runs the same prompt as several requests on one scheduler; with a random seed each continues differently.
 static async Task<int> CompleteSideBySideAsync(LlamaModel model, string prompt, LlamaGenerationOptions generation, int parallel, int? contextSize)

@@ -25,6 +25,11 @@ internal static class Program
             return await MemoryBenchmark.RunAsync(args).ConfigureAwait(false);
         }
 
+        if (args.Contains("--lora"))
+        {
+            return await LoraBenchmark.RunAsync(args).ConfigureAwait(false);
+        }
+
         if (args.Contains("--rerank"))
         {
             return await RerankBenchmark.RunAsync(args).ConfigureAwait(false);
