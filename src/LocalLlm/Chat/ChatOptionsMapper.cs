@@ -12,7 +12,7 @@ internal static class ChatOptionsMapper
 {
     /// <summary>The <see cref="ChatOptions.AdditionalProperties"/> keys understood, as llama.cpp's server names them.</summary>
     public static readonly IReadOnlyList<string> AdditionalPropertyNames =
-        ["min_p", "typical_p", "top_n_sigma", "repeat_penalty", "repeat_last_n", "xtc_probability", "xtc_threshold", "dry_multiplier", "mirostat", "mirostat_tau", "mirostat_eta", "grammar", "logit_bias", "chat_template_kwargs", "reasoning_budget_tokens", "logprobs", "top_logprobs", "lora"];
+        ["min_p", "typical_p", "top_n_sigma", "repeat_penalty", "repeat_last_n", "xtc_probability", "xtc_threshold", "dry_multiplier", "mirostat", "mirostat_tau", "mirostat_eta", "grammar", "logit_bias", "chat_template_kwargs", "reasoning_budget_tokens", "logprobs", "top_logprobs", "lora", "speculation"];
 
     public static LlamaGenerationOptions Map(ChatOptions? options, int defaultMaxTokens)
     {
@@ -119,6 +119,9 @@ internal static class ChatOptionsMapper
                         LlamaLoraAdapter adapter => [new LlamaLoraApplication(adapter)],
                         _ => throw new ArgumentException($"The 'lora' property must be LlamaLoraApplication values (a loaded LlamaLoraAdapter and its scale), but was {value?.GetType().Name ?? "null"}.", key),
                     };
+                    break;
+                case "speculation":
+                    generation.Speculation = value as LlamaSpeculationOptions ?? throw new ArgumentException($"The 'speculation' property must be LlamaSpeculationOptions, but was {value?.GetType().Name ?? "null"}.", key);
                     break;
                 case "grammar": grammar = value as string ?? (value is JsonElement { ValueKind: JsonValueKind.String } json ? json.GetString() : null) ?? throw new ArgumentException($"The 'grammar' property must be a GBNF string, but was {value?.GetType().Name ?? "null"}.", key); break;
                 default: break; // Settings for other providers pass through untouched, as in other IChatClient implementations.

@@ -28,6 +28,33 @@ internal sealed class GenerationRequest : IDisposable
         CancellationToken = cancellationToken;
         _text = new CompletionText(options);
         Adapters = LoraSet.For(options.Adapters);
+        if (options.Speculation is not null)
+        {
+            History = [.. prompt];
+            Draft = new int[options.Speculation.MaxDraftTokens];
+            DraftRows = new int[options.Speculation.MaxDraftTokens];
+        }
+    }
+
+    /// <summary>The prompt and the tokens generated so far, for prompt-lookup drafting; null without speculation.</summary>
+    public List<int>? History { get; }
+
+    /// <summary>This step's draft (the first <see cref="DraftLength"/> entries) and the batch rows that score it.</summary>
+    public int[] Draft { get; } = [];
+
+    public int[] DraftRows { get; } = [];
+
+    public int DraftLength { get; set; }
+
+    private int DraftedTokens { get; set; }
+
+    private int AcceptedDraftTokens { get; set; }
+
+    /// <summary>Counts a step's draft: how many tokens it proposed and how many the model kept.</summary>
+    public void RecordDraft(int drafted, int accepted)
+    {
+        DraftedTokens += drafted;
+        AcceptedDraftTokens += accepted;
     }
 
     /// <summary>The LoRA adapters the request applies (held until it is disposed).</summary>
@@ -112,6 +139,7 @@ internal sealed class GenerationRequest : IDisposable
         }
 
         Generated++;
+        History?.Add(token);
         string text = _text.Append(token, tokenizer, piece);
         float? logProbability = null;
         IReadOnlyList<LlamaTokenProbability>? top = null;
@@ -147,6 +175,8 @@ internal sealed class GenerationRequest : IDisposable
             PromptEvaluationTime = promptTime,
             GenerationTime = _generationStart == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(_generationStart),
             TimeToFirstToken = _generationStart == 0 ? null : Stopwatch.GetElapsedTime(_enqueued, _generationStart),
+            DraftTokens = DraftedTokens,
+            AcceptedDraftTokens = AcceptedDraftTokens,
         };
         FinishReason = reason;
         LlamaMetrics.RequestFinished(reason switch { LlamaFinishReason.Stop => "stop", LlamaFinishReason.Length => "length", LlamaFinishReason.Cancelled => "cancelled", _ => "contextfull" }, Usage);

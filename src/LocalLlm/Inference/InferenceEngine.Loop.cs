@@ -235,8 +235,13 @@ internal sealed partial class InferenceEngine
         {
             if (request is { Prefilling: false, PendingToken: >= 0 } && request.Adapters.Key == adapters)
             {
-                request.OutputRow = _batch.Add(request.PendingToken, _sequences.Count(request.Sequence), request.Sequence, output: true);
+                int position = _sequences.Count(request.Sequence);
+                request.OutputRow = _batch.Add(request.PendingToken, position, request.Sequence, output: true);
                 _batchRequests.Add(request);
+                if (request.History is { } history && _context.CanShift)
+                {
+                    AddDraft(request, history, position);
+                }
             }
         }
 
@@ -274,6 +279,51 @@ internal sealed partial class InferenceEngine
 
         _prefillCursor = (_prefillCursor + 1) % _slots.Length;
         return _batch.Count;
+    }
+
+    /// <summary>
+    /// Speculation: after the pending token, the tokens prompt lookup proposes to follow it, each with an output row, at
+    /// the positions they would take; as many as the batch, the context and the request's token limit leave room for.
+    /// </summary>
+    private void AddDraft(GenerationRequest request, List<int> history, int position)
+    {
+        history.Add(request.PendingToken);
+        int room = Math.Min(Math.Min(request.Draft.Length, BatchSize - _batch.Count), SequenceContextSize - position - 2);
+        int length = room > 0 ? NgramLookup.Draft(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(history), request.Options.Speculation!.LookupNgramSize, request.Draft.AsSpan(0, room)) : 0;
+        history.RemoveAt(history.Count - 1);
+        for (int i = 0; i < length; i++)
+        {
+            request.DraftRows[i] = _batch.Add(request.Draft[i], position + 1 + i, request.Sequence, output: true);
+        }
+
+        request.DraftLength = length;
+    }
+
+    /// <summary>
+    /// Speculation: samples each drafted position in turn, as the request would sample it without a draft, and keeps
+    /// the draft while the sample equals it; the positions past the last kept one leave the KV cache.
+    /// </summary>
+    private LlamaFinishReason? SampleDraft(GenerationRequest request, Span<byte> piece)
+    {
+        LlamaFinishReason? reason = request.SampleAndAccept(_context, _model.Tokenizer, piece, _loopThread);
+        int accepted = 0;
+        while (reason is null && accepted < request.DraftLength && request.PendingToken == request.Draft[accepted])
+        {
+            // The sampled token is the drafted one, already in the KV cache: the step goes on from its row.
+            _sequences.Append(request.Sequence, [request.PendingToken]);
+            request.OutputRow = request.DraftRows[accepted];
+            accepted++;
+            reason = request.SampleAndAccept(_context, _model.Tokenizer, piece, _loopThread);
+        }
+
+        if (accepted < request.DraftLength)
+        {
+            _context.RemoveTokens(request.Sequence, _sequences.Count(request.Sequence), -1);
+        }
+
+        request.RecordDraft(request.DraftLength, accepted);
+        request.DraftLength = 0;
+        return reason;
     }
 
     /// <summary>The adapter set of this step: that of the first request ready to decode, from a cursor that moves each step.</summary>
@@ -376,7 +426,9 @@ internal sealed partial class InferenceEngine
             LlamaFinishReason? reason;
             try
             {
-                reason = request.SampleAndAccept(_context, _model.Tokenizer, piece, _loopThread);
+                reason = request.DraftLength > 0
+                    ? SampleDraft(request, piece)
+                    : request.SampleAndAccept(_context, _model.Tokenizer, piece, _loopThread);
                 if (reason is null && !MakeRoomForNextToken(request))
                 {
                     reason = LlamaFinishReason.ContextFull;

@@ -23,6 +23,7 @@ internal sealed partial class InferenceEngine
 
             request.PromptChunk = 0;
             request.OutputRow = -1;
+            request.DraftLength = 0;
         }
 
         if (status == 2 && _batchRequests.TrueForAll(static r => r.IsCancelled))

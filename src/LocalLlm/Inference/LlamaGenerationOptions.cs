@@ -41,6 +41,12 @@ public sealed class LlamaGenerationOptions
     /// </summary>
     public IList<LlamaLoraApplication> Adapters { get; set; } = [];
 
+    /// <summary>
+    /// Gets or sets speculative decoding by prompt lookup for this request: the same tokens as without it, in fewer
+    /// decodes where the reply repeats its context. Null: off. Default: null.
+    /// </summary>
+    public LlamaSpeculationOptions? Speculation { get; set; }
+
     /// <summary>Checks every value.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range; the message names the setting and value.</exception>
     /// <exception cref="ArgumentNullException">A required value is null.</exception>
@@ -64,6 +70,7 @@ public sealed class LlamaGenerationOptions
         }
 
         ArgumentNullException.ThrowIfNull(Sampling, nameof(Sampling));
+        Speculation?.Validate();
         ArgumentNullException.ThrowIfNull(Adapters, nameof(Adapters));
         for (int i = 0; i < Adapters.Count; i++)
         {

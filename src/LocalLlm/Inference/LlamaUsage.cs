@@ -24,6 +24,12 @@ public sealed record LlamaUsage
     /// <summary>Gets the time from the request to its first generated token (including any wait for a free sequence), when known.</summary>
     public TimeSpan? TimeToFirstToken { get; init; }
 
+    /// <summary>Gets the tokens speculative decoding proposed (<see cref="LlamaGenerationOptions.Speculation"/>); 0 without it.</summary>
+    public int DraftTokens { get; init; }
+
+    /// <summary>Gets the proposed tokens the model kept: each saved a decode.</summary>
+    public int AcceptedDraftTokens { get; init; }
+
     /// <summary>Gets the prompt-evaluation speed in tokens per second (0 when nothing was evaluated).</summary>
     public double PromptTokensPerSecond => PromptEvaluationTime > TimeSpan.Zero ? EvaluatedPromptTokens / PromptEvaluationTime.TotalSeconds : 0;
 

@@ -73,8 +73,15 @@ public sealed class LlamaEmbeddingGeneratorTests
         TimeSpan full = timer.Elapsed;
         var generator = new LlamaEmbeddingGenerator(_model, new LlamaEmbeddingOptions { ThreadCount = 2, MaxSequencesPerBatch = 1 });
         await generator.GenerateAsync(["warm up"]);
+        int warm = generator.DecodeCalls;
         Task<GeneratedEmbeddings<Embedding<float>>> running = generator.GenerateAsync(inputs);
-        await Task.Delay(full / 4);
+
+        // Disposed once the long call is under way (a few of its 300 decodes done), not after a guessed time: on a
+        // busy machine a guess can come after the call has finished.
+        while (generator.DecodeCalls < warm + 5 && !running.IsCompleted)
+        {
+            await Task.Delay(1);
+        }
 
         timer.Restart();
         await Task.Run(generator.Dispose);
