@@ -25,6 +25,11 @@ internal static class Program
             return await MemoryBenchmark.RunAsync(args).ConfigureAwait(false);
         }
 
+        if (args.Contains("--speculation"))
+        {
+            return await SpeculationBenchmark.RunAsync(args).ConfigureAwait(false);
+        }
+
         if (args.Contains("--lora"))
         {
             return await LoraBenchmark.RunAsync(args).ConfigureAwait(false);

@@ -50,11 +50,19 @@ internal sealed class GenerationRequest : IDisposable
 
     private int AcceptedDraftTokens { get; set; }
 
+    /// <summary>
+    /// The longest draft worth proposing next: halved after a draft the model kept nothing of, doubled (up to the
+    /// maximum) after one it kept whole, so a reply that stops repeating its context stops paying for long drafts.
+    /// </summary>
+    public int DraftBudget { get; private set; } = int.MaxValue;
+
     /// <summary>Counts a step's draft: how many tokens it proposed and how many the model kept.</summary>
     public void RecordDraft(int drafted, int accepted)
     {
         DraftedTokens += drafted;
         AcceptedDraftTokens += accepted;
+        int current = Math.Min(DraftBudget, Draft.Length);
+        DraftBudget = accepted == 0 ? Math.Max(1, current / 2) : accepted == drafted ? Math.Min(Draft.Length, current * 2) : current;
     }
 
     /// <summary>The LoRA adapters the request applies (held until it is disposed).</summary>

@@ -288,7 +288,7 @@ internal sealed partial class InferenceEngine
     private void AddDraft(GenerationRequest request, List<int> history, int position)
     {
         history.Add(request.PendingToken);
-        int room = Math.Min(Math.Min(request.Draft.Length, BatchSize - _batch.Count), SequenceContextSize - position - 2);
+        int room = Math.Min(Math.Min(Math.Min(request.Draft.Length, request.DraftBudget), BatchSize - _batch.Count), SequenceContextSize - position - 2);
         int length = room > 0 ? NgramLookup.Draft(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(history), request.Options.Speculation!.LookupNgramSize, request.Draft.AsSpan(0, room)) : 0;
         history.RemoveAt(history.Count - 1);
         for (int i = 0; i < length; i++)

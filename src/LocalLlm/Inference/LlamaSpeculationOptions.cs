@@ -12,10 +12,10 @@ namespace LocalLlm;
 /// </summary>
 public sealed class LlamaSpeculationOptions
 {
-    /// <summary>Gets or sets how many of the last tokens must match earlier text for a draft (the longest match is tried first, down to 1). Default: 3.</summary>
+    /// <summary>Gets or sets how many of the last tokens must match earlier text for a draft. Default: 3.</summary>
     public int LookupNgramSize { get; set; } = 3;
 
-    /// <summary>Gets or sets the most tokens a draft proposes. Default: 8.</summary>
+    /// <summary>Gets or sets the most tokens a draft proposes; a request halves its drafts after one the model rejects at once and doubles them again after one it keeps whole. Default: 8.</summary>
     public int MaxDraftTokens { get; set; } = 8;
 
     /// <summary>Checks that every value is in range.</summary>
