@@ -22,6 +22,9 @@ internal sealed partial class InferenceEngine
     private LoraSet _appliedAdapters = LoraSet.None;
     private string[]? _sequenceAdapters;
 
+    // Draft models' contexts, made on first use by a request that drafts with one; freed with the engine.
+    private Dictionary<LlamaModel, ModelDrafter>? _drafters;
+
     /// <summary>For tests: decode steps in which generating streams advanced together with a prompt chunk.</summary>
     public int InterleavedSteps { get; private set; }
 
@@ -289,7 +292,11 @@ internal sealed partial class InferenceEngine
     {
         history.Add(request.PendingToken);
         int room = Math.Min(Math.Min(Math.Min(request.Draft.Length, request.DraftBudget), BatchSize - _batch.Count), SequenceContextSize - position - 2);
-        int length = room > 0 ? NgramLookup.Draft(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(history), request.Options.Speculation!.LookupNgramSize, request.Draft.AsSpan(0, room)) : 0;
+        LlamaSpeculationOptions speculation = request.Options.Speculation!;
+        ReadOnlySpan<int> context = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(history);
+        int length = room <= 0 ? 0
+            : speculation.DraftModel is { } draftModel ? Drafter(draftModel).Draft(request.Sequence, context, request.Draft.AsSpan(0, room))
+            : NgramLookup.Draft(context, speculation.LookupNgramSize, request.Draft.AsSpan(0, room));
         history.RemoveAt(history.Count - 1);
         for (int i = 0; i < length; i++)
         {
@@ -297,6 +304,18 @@ internal sealed partial class InferenceEngine
         }
 
         request.DraftLength = length;
+    }
+
+    private ModelDrafter Drafter(LlamaModel draftModel)
+    {
+        _drafters ??= [];
+        if (!_drafters.TryGetValue(draftModel, out ModelDrafter? drafter))
+        {
+            drafter = new ModelDrafter(draftModel, _slots.Length, SequenceContextSize, _settings.Context.ThreadCount);
+            _drafters[draftModel] = drafter;
+        }
+
+        return drafter;
     }
 
     /// <summary>

@@ -24,6 +24,7 @@ internal sealed partial class InferenceEngine : IDisposable
     private readonly SafeLlamaContextHandle _context;
     private readonly AbortFlag _abort = new();
     private readonly SemaphoreSlim _queueCapacity;
+    private readonly HashSet<LlamaModel> _checkedDraftModels = [];
     private readonly List<GenerationRequest> _waiting = []; // first come, first served; locked, as callers add to it
     private readonly GenerationRequest?[] _slots;
     private readonly SequencePromptCache _sequences;
@@ -133,6 +134,11 @@ internal sealed partial class InferenceEngine : IDisposable
         {
             ObjectDisposedException.ThrowIf(IsDisposed, this); // the owners check first and name themselves; this is the race's backstop
             request.Adapters.ThrowIfNotFor(_model);
+            if (request.Options.Speculation?.DraftModel is { } draftModel)
+            {
+                CheckDraftModel(draftModel);
+            }
+
             if (!_queueCapacity.Wait(0, CancellationToken.None))
             {
                 if (_settings.Loop.QueueFullBehavior == LlamaQueueFullBehavior.Fail)
@@ -188,6 +194,19 @@ internal sealed partial class InferenceEngine : IDisposable
                 request.Abandon();
                 OnCancelled();
                 await request.Retired.ConfigureAwait(false);
+            }
+        }
+    }
+
+    // The vocabulary comparison reads every token of both models: done once per draft model.
+    private void CheckDraftModel(LlamaModel draftModel)
+    {
+        lock (_checkedDraftModels)
+        {
+            if (!_checkedDraftModels.Contains(draftModel))
+            {
+                ModelDrafter.ThrowIfIncompatible(_model, draftModel);
+                _checkedDraftModels.Add(draftModel);
             }
         }
     }
@@ -323,6 +342,11 @@ internal sealed partial class InferenceEngine : IDisposable
     private void FreeNativeResources()
     {
         _sequences.ReleaseAll();
+        foreach (ModelDrafter drafter in _drafters?.Values ?? Enumerable.Empty<ModelDrafter>())
+        {
+            drafter.Dispose();
+        }
+
         _batch.Dispose();
         _context.Dispose();
         _abort.Dispose();

@@ -12,6 +12,14 @@ namespace LocalLlm;
 /// </summary>
 public sealed class LlamaSpeculationOptions
 {
+    /// <summary>
+    /// Gets or sets a smaller model of the same vocabulary that drafts instead of prompt lookup: its greedy continuation
+    /// is the draft (llama.cpp's classic speculative decoding). The engine keeps a context of it beside its own, with as
+    /// many sequences. A model whose vocabulary differs from the target's is refused when a request starts. Default:
+    /// null, prompt lookup.
+    /// </summary>
+    public LlamaModel? DraftModel { get; set; }
+
     /// <summary>Gets or sets how many of the last tokens must match earlier text for a draft. Default: 3.</summary>
     public int LookupNgramSize { get; set; } = 3;
 
@@ -25,6 +33,11 @@ public sealed class LlamaSpeculationOptions
         if (LookupNgramSize is < 1 or > 16)
         {
             throw new ArgumentOutOfRangeException(nameof(LookupNgramSize), LookupNgramSize, $"{nameof(LookupNgramSize)} must be between 1 and 16, but was {LookupNgramSize}.");
+        }
+
+        if (DraftModel is { IsDisposed: true } disposed)
+        {
+            throw new ObjectDisposedException(nameof(DraftModel), $"The draft model '{disposed.Path}' was disposed.");
         }
 
         if (MaxDraftTokens is < 1 or > 64)

@@ -12,7 +12,11 @@ internal sealed unsafe class NativeBatch : IDisposable
     public NativeBatch(int capacity)
     {
         _batch = NativeMethods.llama_batch_init(capacity, 0, 1);
+        Capacity = capacity;
     }
+
+    /// <summary>Gets how many tokens the batch has room for.</summary>
+    public int Capacity { get; }
 
     /// <summary>Gets how many tokens the batch holds.</summary>
     public int Count => _batch.n_tokens;

@@ -152,6 +152,60 @@ public sealed class SpeculativeDecodingTests
         Assert.That(speculated.Text, Is.EqualTo(plain.Text));
     }
 
+    [TestCase(8)]
+    [TestCase(60)]
+    public async Task ADraftModel_GivesTheTargetsGreedyTokens_InFewerDecodes(int length)
+    {
+        // The target as its own draft (a second load of the same file): every greedy draft token is the target's own
+        // choice, so almost every draft is kept, which shows the draft path carries its tokens through exactly.
+        using LlamaModel draft = await LlamaModel.LoadAsync(GeneratedModels.Ensure(ModelShape.Tiny));
+        using var session = new LlamaSession(_model, Context());
+        var options = new LlamaSpeculationOptions { DraftModel = draft, MaxDraftTokens = 4 };
+        foreach (string prompt in Prompts)
+        {
+            session.Reset();
+            LlamaCompletion plain = await session.CompleteAsync(prompt, Options(length, LlamaSamplingOptions.Greedy, speculate: false));
+            session.Reset();
+            LlamaCompletion drafted = await session.CompleteAsync(prompt, new LlamaGenerationOptions { MaxTokens = length, Sampling = LlamaSamplingOptions.Greedy, Speculation = options });
+
+            Assert.That(drafted.TokenIds, Is.EqualTo(plain.TokenIds), prompt);
+            Assert.That(drafted.Usage.AcceptedDraftTokens, Is.GreaterThan(drafted.Usage.DraftTokens / 2), $"a self-draft is mostly kept ({drafted.Usage.AcceptedDraftTokens} of {drafted.Usage.DraftTokens})");
+        }
+    }
+
+    [Test]
+    public async Task ADraftModel_OnTheScheduler_ServesTwoRequestsBesideAPlainOne()
+    {
+        using LlamaModel draft = await LlamaModel.LoadAsync(GeneratedModels.Ensure(ModelShape.Tiny));
+        var alone = new List<IReadOnlyList<int>>();
+        using (var session = new LlamaSession(_model, Context()))
+        {
+            foreach (string prompt in Prompts)
+            {
+                session.Reset();
+                alone.Add((await session.CompleteAsync(prompt, Options(40, LlamaSamplingOptions.Greedy, speculate: false))).TokenIds);
+            }
+        }
+
+        using var scheduler = new LlamaScheduler(_model, new LlamaSchedulerOptions { ParallelSequences = 3, ContextSizePerSequence = 512, ThreadCount = 1 });
+        var drafting = new LlamaSpeculationOptions { DraftModel = draft };
+        LlamaCompletion[] together = await Task.WhenAll(Prompts.Select((p, i) => scheduler.CompleteAsync(p, new LlamaGenerationOptions { MaxTokens = 40, Sampling = LlamaSamplingOptions.Greedy, Speculation = i == 1 ? null : drafting })));
+
+        Assert.That(together.Select(c => c.TokenIds), Is.EqualTo(alone));
+    }
+
+    [Test]
+    public async Task ADraftModelOfAnotherVocabulary_IsRefused_NamingTheDifference()
+    {
+        using LlamaModel bert = await LlamaModel.LoadAsync(GeneratedModels.Ensure(ModelShape.Embedding));
+        using var session = new LlamaSession(_model, Context());
+
+        ArgumentException? error = Assert.ThrowsAsync<ArgumentException>(() => session.CompleteAsync("Hi", new LlamaGenerationOptions { MaxTokens = 4, Speculation = new LlamaSpeculationOptions { DraftModel = bert } }));
+
+        Assert.That(error!.Message, Does.Contain("cannot draft").And.Contain("tokenizer is WordPiece").And.Contain("vocabulary"));
+        Assert.That((await session.CompleteAsync("Hi", Options(4, LlamaSamplingOptions.Greedy, speculate: false))).TokenIds, Has.Count.EqualTo(4), "the session goes on");
+    }
+
     [Test]
     public void OutOfRangeSettings_AreNamed()
     {
