@@ -4,9 +4,10 @@
 //   dotnet run --project samples/Completion -- [--model path/to/model.gguf] [--prompt "Once upon a time"]
 //       [--max-tokens 128] [--temperature 0.8] [--top-k 40] [--top-p 0.95] [--min-p 0.05] [--repeat-penalty 1.1]
 //       [--seed 42] [--grammar-file answer.gbnf] [--stop "\n\n"]... [--context 2048] [--parallel 4]
-//       [--lora adapter.gguf[:scale]]...
+//       [--lora adapter.gguf[:scale]]... [--lookup | --draft small-model.gguf]
 //
 // --lora applies a LoRA adapter made for the model (repeatable), at scale 1 unless one follows a colon.
+// --lookup turns on speculative decoding by prompt lookup; --draft with a smaller model of the same vocabulary.
 //
 // --parallel N completes the prompt N times at once on a LlamaScheduler (continuous batching: one decode call
 // advances every completion by a token) and prints each one with the aggregate speed.
@@ -21,6 +22,8 @@ string prompt = "Once upon a time";
 int? contextSize = null;
 int parallel = 1;
 var loras = new List<(string Path, float Scale)>();
+bool lookup = false;
+string? draftPath = null;
 var generation = new LlamaGenerationOptions { MaxTokens = 128 };
 LlamaSamplingBuilder sampling = LlamaSampling.Create();      // starts from llama.cpp's defaults
 try
@@ -44,6 +47,8 @@ try
             case "--seed": sampling.Seed(commandLine.UInt32()); break;
             case "--grammar-file": sampling.Grammar(File.ReadAllText(commandLine.Text())); break;
             case "--lora": loras.Add(LoraArgument(commandLine.Text())); break;
+            case "--lookup": lookup = true; break;
+            case "--draft": draftPath = commandLine.Text(); break;
             default: throw new ArgumentException($"Unknown option '{option}'. See the top of samples/Completion/Program.cs.");
         }
     }
@@ -67,10 +72,21 @@ if (modelPath is null)
 }
 
 LlamaModel model;
+LlamaModel? draftModel = null;
 var adapters = new List<LlamaLoraAdapter>();
 try
 {
     model = await LlamaModel.LoadAsync(modelPath);
+    if (draftPath is not null)
+    {
+        draftModel = await LlamaModel.LoadAsync(draftPath);
+        generation.Speculation = new LlamaSpeculationOptions { DraftModel = draftModel };
+    }
+    else if (lookup)
+    {
+        generation.Speculation = new LlamaSpeculationOptions();
+    }
+
     foreach ((string path, float scale) in loras)
     {
         LlamaLoraAdapter adapter = LlamaLoraAdapter.Load(model, path);
@@ -106,15 +122,17 @@ using (var session = new LlamaSession(model, new LlamaContextOptions { ContextSi
             if (update is { FinishReason: { } reason, Usage: { } usage })
             {
                 Console.WriteLine();
+                string drafts = generation.Speculation is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $", {usage.AcceptedDraftTokens} of {usage.DraftTokens} drafted tokens kept");
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"[{reason}] prompt {usage.PromptTokens} tokens ({usage.PromptTokensPerSecond:F1} tokens/s), " +
-                    $"generated {usage.GeneratedTokens} tokens ({usage.GenerationTokensPerSecond:F1} tokens/s)"));
+                    $"generated {usage.GeneratedTokens} tokens ({usage.GenerationTokensPerSecond:F1} tokens/s){drafts}"));
             }
         }
     }
     catch (ArgumentException ex)
     {
-        // A grammar is parsed when the sampler chain is made, so a bad one is reported here.
+        // A grammar is parsed when the sampler chain is made, and a draft model's vocabulary checked when the request
+        // starts, so either is reported here.
         Console.WriteLine();
         Console.Error.WriteLine(ex.Message);
         return 2;
@@ -125,6 +143,8 @@ foreach (LlamaLoraAdapter adapter in adapters)
 {
     adapter.Dispose();
 }
+
+draftModel?.Dispose();
 
 return 0;
 

@@ -168,6 +168,7 @@ public sealed class SpeculativeDecodingTests
             session.Reset();
             LlamaCompletion drafted = await session.CompleteAsync(prompt, new LlamaGenerationOptions { MaxTokens = length, Sampling = LlamaSamplingOptions.Greedy, Speculation = options });
 
+            TestContext.Out.WriteLine($"self-draft '{prompt}' {length}: drafted {drafted.Usage.DraftTokens}, kept {drafted.Usage.AcceptedDraftTokens}; tokens [{string.Join(',', plain.TokenIds.Take(16))}]");
             Assert.That(drafted.TokenIds, Is.EqualTo(plain.TokenIds), prompt);
             Assert.That(drafted.Usage.AcceptedDraftTokens, Is.GreaterThan(drafted.Usage.DraftTokens / 2), $"a self-draft is mostly kept ({drafted.Usage.AcceptedDraftTokens} of {drafted.Usage.DraftTokens})");
         }
