@@ -290,14 +290,13 @@ internal sealed partial class InferenceEngine
     /// </summary>
     private void AddDraft(GenerationRequest request, List<int> history, int position)
     {
-        history.Add(request.PendingToken);
+        // The history ends with the pending token: SampleAndAccept recorded it when it was sampled.
         int room = Math.Min(Math.Min(Math.Min(request.Draft.Length, request.DraftBudget), BatchSize - _batch.Count), SequenceContextSize - position - 2);
         LlamaSpeculationOptions speculation = request.Options.Speculation!;
         ReadOnlySpan<int> context = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(history);
         int length = room <= 0 ? 0
             : speculation.DraftModel is { } draftModel ? Drafter(draftModel).Draft(request.Sequence, context, request.Draft.AsSpan(0, room))
             : NgramLookup.Draft(context, speculation.LookupNgramSize, request.Draft.AsSpan(0, room));
-        history.RemoveAt(history.Count - 1);
         for (int i = 0; i < length; i++)
         {
             request.DraftRows[i] = _batch.Add(request.Draft[i], position + 1 + i, request.Sequence, output: true);

@@ -175,6 +175,23 @@ public sealed class SpeculativeDecodingTests
     }
 
     [Test]
+    public async Task ADraftModel_OnAVariedContinuation_KeepsNearlyEveryDraftOfItself()
+    {
+        // The tiny model's greedy replies repeat one token, which hides a draft taken from the wrong place; the 1b
+        // model's vary. Plain kernels, so a one-token and a multi-token decode sum alike.
+        string path = GeneratedModels.Ensure(ModelShape.OneB, new LlamaCppQuantizer(LlamaQuantizationType.Q4_0));
+        using LlamaModel oneB = await LlamaModel.LoadAsync(path, new LlamaModelOptions { RepackWeights = false });
+        using var session = new LlamaSession(oneB, new LlamaContextOptions { ContextSize = 256, ThreadCount = 2 });
+        LlamaCompletion plain = await session.CompleteAsync(Prompts[0], Options(24, LlamaSamplingOptions.Greedy, speculate: false));
+        session.Reset();
+        LlamaCompletion drafted = await session.CompleteAsync(Prompts[0], new LlamaGenerationOptions { MaxTokens = 24, Sampling = LlamaSamplingOptions.Greedy, Speculation = new LlamaSpeculationOptions { DraftModel = oneB, MaxDraftTokens = 4 } });
+
+        Assert.That(plain.TokenIds.Distinct().Count(), Is.GreaterThan(8), "a varied continuation");
+        Assert.That(drafted.TokenIds, Is.EqualTo(plain.TokenIds));
+        Assert.That(drafted.Usage.AcceptedDraftTokens, Is.GreaterThanOrEqualTo(drafted.Usage.DraftTokens * 0.8), $"kept {drafted.Usage.AcceptedDraftTokens} of {drafted.Usage.DraftTokens}");
+    }
+
+    [Test]
     public async Task ADraftModel_OnTheScheduler_ServesTwoRequestsBesideAPlainOne()
     {
         using LlamaModel draft = await LlamaModel.LoadAsync(GeneratedModels.Ensure(ModelShape.Tiny));
