@@ -10,54 +10,26 @@ internal static class Program
 {
     private static async Task<int> Main(string[] args)
     {
-        if (args.Contains("--batched"))
+        // Each mode is its own benchmark; without one, the generation benchmark below runs.
+        (string Mode, Func<string[], Task<int>> Run)[] modes =
+        [
+            ("--batched", BatchedBenchmark.RunAsync),
+            ("--contention", ContentionBenchmark.RunAsync),
+            ("--memory", MemoryBenchmark.RunAsync),
+            ("--speculation", SpeculationBenchmark.RunAsync),
+            ("--lora", LoraBenchmark.RunAsync),
+            ("--rerank", RerankBenchmark.RunAsync),
+            ("--rpc", RpcBenchmark.RunAsync),
+            ("--server", ServerBenchmark.RunAsync),
+            ("--chat", ChatTemplatingBenchmark.RunAsync),
+            ("--grammar", GrammarSamplingBenchmark.RunAsync),
+        ];
+        foreach ((string mode, Func<string[], Task<int>> run) in modes)
         {
-            return await BatchedBenchmark.RunAsync(args).ConfigureAwait(false);
-        }
-
-        if (args.Contains("--contention"))
-        {
-            return await ContentionBenchmark.RunAsync(args).ConfigureAwait(false);
-        }
-
-        if (args.Contains("--memory"))
-        {
-            return await MemoryBenchmark.RunAsync(args).ConfigureAwait(false);
-        }
-
-        if (args.Contains("--speculation"))
-        {
-            return await SpeculationBenchmark.RunAsync(args).ConfigureAwait(false);
-        }
-
-        if (args.Contains("--lora"))
-        {
-            return await LoraBenchmark.RunAsync(args).ConfigureAwait(false);
-        }
-
-        if (args.Contains("--rerank"))
-        {
-            return await RerankBenchmark.RunAsync(args).ConfigureAwait(false);
-        }
-
-        if (args.Contains("--rpc"))
-        {
-            return await RpcBenchmark.RunAsync(args).ConfigureAwait(false);
-        }
-
-        if (args.Contains("--server"))
-        {
-            return await ServerBenchmark.RunAsync(args).ConfigureAwait(false);
-        }
-
-        if (args.Contains("--chat"))
-        {
-            return await ChatTemplatingBenchmark.RunAsync(args).ConfigureAwait(false);
-        }
-
-        if (args.Contains("--grammar"))
-        {
-            return await GrammarSamplingBenchmark.RunAsync(args).ConfigureAwait(false);
+            if (args.Contains(mode))
+            {
+                return await run(args).ConfigureAwait(false);
+            }
         }
 
         BenchmarkSettings? settings;
