@@ -5,6 +5,18 @@ set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
+# The Vulkan backend's test runs on lavapipe, Mesa's software Vulkan driver: install it and the loader from Debian's
+# packages when they are missing (and this shell may).
+if [ ! -f /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || [ ! -e /usr/lib/x86_64-linux-gnu/libvulkan.so.1 ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "test.sh: installing libvulkan1 and mesa-vulkan-drivers (lavapipe) for the Vulkan backend's test"
+    (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libvulkan1 mesa-vulkan-drivers) >/dev/null 2>&1 \
+      || echo "test.sh: could not install them; the Vulkan test will say what is missing"
+  else
+    echo "test.sh: lavapipe is not installed and cannot be installed here (apt-get install libvulkan1 mesa-vulkan-drivers)"
+  fi
+fi
+
 results="$root/artifacts/test-results"
 rm -rf "$results"
 

@@ -5,6 +5,7 @@
 #   acquire-native.sh cpu    <dest>   libllama, libllama-common, libggml, libggml-base, every libggml-cpu-*.so, and
 #                                     liblocalllm-chat.so (our C shim over llama.cpp's chat layer, compiled here with
 #                                     g++ from localllm_chat.cpp against the pinned source's headers) into <dest>
+#   acquire-native.sh vulkan <dest>   <dest>/vulkan/libggml-vulkan.so (links the system's libvulkan.so.1)
 #   acquire-native.sh cuda13 <dest>   <dest>/cuda13/libggml-cuda.so (links CUDA 13)
 #   acquire-native.sh cuda12 <dest>   <dest>/cuda12/libggml-cuda.so (links CUDA 12)
 #   acquire-native.sh rpc    <dest>   libggml-rpc.so (ggml's RPC backend) and rpc-server (its worker), compiled here with
@@ -17,7 +18,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 lock="$here/llama-native.lock"
-key="${1:?usage: acquire-native.sh cpu|rpc|cuda13|cuda12|source [dest]}"
+key="${1:?usage: acquire-native.sh cpu|rpc|vulkan|cuda13|cuda12|source [dest]}"
 dest="${2:-}"
 cache="${LOCALLLM_NATIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/localllm/native}"
 
@@ -153,6 +154,10 @@ case "$key" in
     place "$built/libggml-rpc.so" "$dest/libggml-rpc.so"
     place "$built/rpc-server" "$dest/rpc-server"
     chmod +x "$dest/rpc-server"
+    ;;
+  vulkan)
+    [ -n "$dest" ] || fail "vulkan needs a destination directory"
+    place "$unpacked/package/bins/linux-x64-vulkan/libggml-vulkan.so" "$dest/vulkan/libggml-vulkan.so"
     ;;
   cuda13)
     [ -n "$dest" ] || fail "cuda13 needs a destination directory"

@@ -13,9 +13,14 @@ internal sealed record ChildRun(bool Exited, int ExitCode, string Output, string
     public string LastErrorLine => Error.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? string.Empty;
 
     /// <summary>Runs <c>dotnet <paramref name="assembly"/> <paramref name="arguments"/></c>, waiting at most <paramref name="timeout"/>.</summary>
-    public static ChildRun Start(string assembly, IEnumerable<string> arguments, TimeSpan timeout)
+    public static ChildRun Start(string assembly, IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         info.ArgumentList.Add(assembly);
         foreach (string argument in arguments)
         {

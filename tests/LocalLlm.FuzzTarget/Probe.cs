@@ -32,6 +32,8 @@ internal static class Probe
                     return await TokenizeAndGenerateAsync(path, scheduler: false);
                 case ["--run-vocabulary", string path, "--scheduler"]:
                     return await TokenizeAndGenerateAsync(path, scheduler: true);
+                case ["--gpu-greedy", string path, string tokens, string prompt]:
+                    return await GreedyOnTheGpuAsync(path, int.Parse(tokens, System.Globalization.CultureInfo.InvariantCulture), prompt);
                 case ["--rpc-worker-lost", string path, string endpoint, string workerPid]:
                     return await LoseTheWorkerAsync(path, endpoint, int.Parse(workerPid, System.Globalization.CultureInfo.InvariantCulture));
                 case ["--quantize-onto-itself", string path]:
@@ -61,6 +63,21 @@ internal static class Probe
         using LlamaModel model = await LlamaModel.LoadAsync(path);
         using var session = new LlamaSession(model, new LlamaContextOptions { ContextSize = 256, ThreadCount = 1 });
         await session.CompleteAsync("Hello, llama", new LlamaGenerationOptions { MaxTokens = 4, Sampling = sampling ?? LlamaSamplingOptions.Greedy });
+        return Ran;
+    }
+
+    // Every layer on the GPU backend that loaded (Vulkan on lavapipe in the tests): prints the devices, where the layers
+    // went and the greedy tokens, for the parent to compare with a CPU run.
+    private static async Task<int> GreedyOnTheGpuAsync(string path, int tokens, string prompt)
+    {
+        LlamaBackendInfo backend = LlamaBackend.Current!;
+        Console.WriteLine($"devices: {string.Join("; ", backend.Devices.Select(d => $"{d.Name} [{d.Backend}] {d.Description}"))}");
+        Console.WriteLine($"gpu not used: {string.Join("; ", backend.GpuBackendFailures)}");
+        using LlamaModel model = await LlamaModel.LoadAsync(path, new LlamaModelOptions { GpuLayerCount = -1 });
+        Console.WriteLine($"layers: {string.Join(",", model.LayerDevices)}");
+        using var session = new LlamaSession(model, new LlamaContextOptions { ContextSize = 256, ThreadCount = 1 });
+        LlamaCompletion completion = await session.CompleteAsync(prompt, new LlamaGenerationOptions { MaxTokens = tokens, Sampling = LlamaSamplingOptions.Greedy });
+        Console.WriteLine($"tokens: {string.Join(",", completion.TokenIds)}");
         return Ran;
     }
 

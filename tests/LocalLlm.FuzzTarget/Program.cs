@@ -5,6 +5,10 @@ using LocalLlm.FuzzTarget;
 using LocalLlm.Gguf;
 using LocalLlm.ModelGenerator;
 
+// The Vulkan backend ships beside the CPU one here (for the --gpu-greedy probe); every other probe and the fuzzer run
+// on the CPU, whatever GPU the machine has.
+LlamaBackend.Initialize(new LlamaBackendOptions { EnableGpu = args is ["--gpu-greedy", ..] });
+
 // Child mode: one hostile input (a file, a grammar, a call), whose exit code the parent reads.
 if (args is not [] && args[0] != "--fuzz")
 {

@@ -12,9 +12,9 @@ internal static partial class NativeLibraryLoader
     internal static List<string> LoadGpuBackend(string directory)
     {
         var failures = new List<string>();
-        foreach ((string folder, string package) in GpuBackends)
+        foreach ((string folder, string package, string fileName) in GpuBackends)
         {
-            string path = Path.Combine(directory, folder, GpuBackendFileName);
+            string path = Path.Combine(directory, folder, fileName);
             if (!File.Exists(path))
             {
                 continue;
@@ -31,7 +31,7 @@ internal static partial class NativeLibraryLoader
 
         if (failures.Count == 0)
         {
-            failures.Add("no GPU backend package is referenced (add LocalLlm.Backend.Cuda13 or LocalLlm.Backend.Cuda12 for NVIDIA GPUs)");
+            failures.Add("no GPU backend package is referenced (add LocalLlm.Backend.Cuda13 or LocalLlm.Backend.Cuda12 for NVIDIA GPUs, LocalLlm.Backend.Vulkan for others)");
         }
 
         return failures;
@@ -52,13 +52,17 @@ internal static partial class NativeLibraryLoader
         if (NativeMethods.ggml_backend_reg_dev_count(registration) == 0)
         {
             NativeMethods.ggml_backend_unload(registration);
-            return "the library loaded but found no CUDA device (is an NVIDIA GPU present and its driver installed?)";
+            return path.EndsWith("libggml-vulkan.so", StringComparison.Ordinal)
+                ? "the library loaded but found no Vulkan GPU (is a driver with Vulkan support installed? mesa-vulkan-drivers on Debian; a software device such as lavapipe is used only when GGML_VK_VISIBLE_DEVICES names it)"
+                : "the library loaded but found no CUDA device (is an NVIDIA GPU present and its driver installed?)";
         }
 
         return null;
 
         static string Describe(string reason) =>
-            reason.Contains("cannot open shared object file", StringComparison.Ordinal)
+            reason.Contains("libvulkan", StringComparison.Ordinal) && reason.Contains("cannot open shared object file", StringComparison.Ordinal)
+                ? $"{reason.Trim()} (install the Vulkan loader, libvulkan1 on Debian, and a driver)"
+                : reason.Contains("cannot open shared object file", StringComparison.Ordinal)
                 ? $"{reason.Trim()} (install the matching CUDA runtime: libcudart and libcublas, or the NVIDIA driver for libcuda)"
                 : reason.Trim();
     }

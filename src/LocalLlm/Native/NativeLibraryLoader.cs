@@ -15,15 +15,15 @@ internal static partial class NativeLibraryLoader
     internal const string LlamaFileName = "libllama." + LlamaCppVersion + ".so";
     internal const string GgmlFileName = "libggml." + LlamaCppVersion + ".so";
     internal const string GgmlBaseFileName = "libggml-base.so";
-    internal const string GpuBackendFileName = "libggml-cuda.so";
     internal const string ChatLayerFileName = "liblocalllm-chat.so";
     internal const string DirectoryEnvironmentVariable = "LOCALLLM_NATIVE_DIRECTORY";
 
-    // Newest CUDA first: a machine with both runtimes gets the newer build.
-    internal static readonly (string Folder, string Package)[] GpuBackends =
+    // Newest CUDA first: a machine with both runtimes gets the newer build; Vulkan serves the GPUs CUDA does not.
+    internal static readonly (string Folder, string Package, string FileName)[] GpuBackends =
     [
-        ("cuda13", "LocalLlm.Backend.Cuda13"),
-        ("cuda12", "LocalLlm.Backend.Cuda12"),
+        ("cuda13", "LocalLlm.Backend.Cuda13", "libggml-cuda.so"),
+        ("cuda12", "LocalLlm.Backend.Cuda12", "libggml-cuda.so"),
+        ("vulkan", "LocalLlm.Backend.Vulkan", "libggml-vulkan.so"),
     ];
 
     private static readonly Lock s_gate = new();

@@ -1,0 +1,45 @@
+using LocalLlm.FuzzTarget;
+using LocalLlm.ModelGenerator;
+
+namespace LocalLlm.Tests.Native;
+
+/// <summary>
+/// The Vulkan backend (LocalLlm.Backend.Vulkan) on lavapipe, Mesa's Vulkan driver that runs on the CPU: in a child
+/// process (the test host stays on the CPU backend), with <c>GGML_VK_VISIBLE_DEVICES=0</c> because ggml passes over
+/// software devices unless named, every layer of a generated model on the Vulkan device, greedy tokens against the CPU.
+/// build/test.sh installs the loader and the driver (libvulkan1, mesa-vulkan-drivers) when they are missing.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class VulkanBackendTests
+{
+    private const string Prompt = "The llama walks across the high plateau";
+
+    [TestCase(ModelShape.Tiny)]
+    [TestCase(ModelShape.Small)]
+    public async Task AModelOnTheVulkanDevice_GivesTheCpusGreedyTokens(ModelShape shape)
+    {
+        Assert.That(File.Exists("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json") && File.Exists("/usr/lib/x86_64-linux-gnu/libvulkan.so.1"), Is.True,
+            "lavapipe and the Vulkan loader are installed (apt-get install mesa-vulkan-drivers libvulkan1; build/test.sh does it)");
+        string path = shape == ModelShape.Tiny ? GeneratedModels.Ensure(shape) : GeneratedModels.Ensure(shape, new LlamaCppQuantizer(LlamaQuantizationType.Q4_0));
+        int tokens = shape == ModelShape.Tiny ? 24 : 12;
+        IReadOnlyList<int> cpu;
+        using (LlamaModel model = await LlamaModel.LoadAsync(path, new LlamaModelOptions { RepackWeights = false }))
+        using (var session = new LlamaSession(model, new LlamaContextOptions { ContextSize = 256, ThreadCount = 1 }))
+        {
+            cpu = (await session.CompleteAsync(Prompt, new LlamaGenerationOptions { MaxTokens = tokens, Sampling = LlamaSamplingOptions.Greedy })).TokenIds;
+        }
+
+        ChildRun child = ChildRun.Start(TestEnvironment.FuzzTargetPath, ["--gpu-greedy", path, tokens.ToString(System.Globalization.CultureInfo.InvariantCulture), Prompt], TimeSpan.FromMinutes(3), new Dictionary<string, string> { ["GGML_VK_VISIBLE_DEVICES"] = "0" });
+        TestContext.Out.WriteLine(child.Output);
+        Assert.That(child.ExitCode, Is.Zero, child.Error);
+        string Line(string key) => child.Output.Split('\n').Single(l => l.StartsWith(key, StringComparison.Ordinal))[key.Length..].Trim();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Line("devices:"), Does.Contain("Vulkan0 [Vulkan] llvmpipe"), "LlamaBackendInfo lists the Vulkan device");
+            Assert.That(Line("layers:").Split(','), Is.All.EqualTo("Vulkan0"), "every layer offloaded");
+            Assert.That(Line("tokens:").Split(',').Select(int.Parse), Is.EqualTo(cpu), $"{shape}: the CPU's greedy tokens");
+        });
+    }
+}
