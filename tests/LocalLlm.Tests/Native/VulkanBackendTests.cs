@@ -19,8 +19,9 @@ public sealed class VulkanBackendTests
     [TestCase(ModelShape.Small)]
     public async Task AModelOnTheVulkanDevice_GivesTheCpusGreedyTokens(ModelShape shape)
     {
-        Assert.That(File.Exists("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json") && File.Exists("/usr/lib/x86_64-linux-gnu/libvulkan.so.1"), Is.True,
-            "lavapipe and the Vulkan loader are installed (apt-get install mesa-vulkan-drivers libvulkan1; build/test.sh does it)");
+        // build/test.sh installs them where it may (root and apt-get); elsewhere the test is inconclusive, not passed.
+        Assume.That(File.Exists("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json") && File.Exists("/usr/lib/x86_64-linux-gnu/libvulkan.so.1"), Is.True,
+            "lavapipe and the Vulkan loader are not installed (apt-get install mesa-vulkan-drivers libvulkan1)");
         string path = shape == ModelShape.Tiny ? GeneratedModels.Ensure(shape) : GeneratedModels.Ensure(shape, new LlamaCppQuantizer(LlamaQuantizationType.Q4_0));
         int tokens = shape == ModelShape.Tiny ? 24 : 12;
         IReadOnlyList<int> cpu;
