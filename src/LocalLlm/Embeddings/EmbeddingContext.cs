@@ -35,7 +35,7 @@ internal sealed class EmbeddingContext : IDisposable
 
         // llama.cpp may round the context up (to a multiple of 256) but not the micro-batch, and an encoder's whole batch
         // must fit one micro-batch (else it aborts the process): a batch is bounded by the smaller.
-        ContextSize = Math.Min(_context.ContextSize, (int)NativeMethods.llama_n_ubatch(_context));
+        ContextSize = Math.Min(_context.ContextSize, _context.MicroBatchSize);
         MaxSequences = options.MaxSequencesPerBatch;
         Pooling = _context.Pooling;
         Dimensions = Pooling == LlamaPooling.Rank ? model.Handle.ClassifierOutputCount : model.Metadata.EmbeddingSize;

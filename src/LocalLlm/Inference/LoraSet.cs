@@ -52,23 +52,7 @@ internal sealed class LoraSet : IDisposable
     }
 
     /// <summary>Makes these the context's adapters.</summary>
-    public unsafe void ApplyTo(SafeLlamaContextHandle context)
-    {
-        nint* adapters = stackalloc nint[Math.Max(1, _handles.Length)];
-        for (int i = 0; i < _handles.Length; i++)
-        {
-            adapters[i] = _handles[i].DangerousGetHandle();
-        }
-
-        fixed (float* scales = Scales)
-        {
-            int status = NativeMethods.llama_set_adapters_lora(context, adapters, (nuint)_handles.Length, scales);
-            if (status != 0)
-            {
-                throw new LlamaException($"llama.cpp could not apply {_handles.Length} LoRA adapters to the context (status {status}).");
-            }
-        }
-    }
+    public void ApplyTo(SafeLlamaContextHandle context) => context.SetLoraAdapters(_handles, Scales);
 
     public void Dispose()
     {

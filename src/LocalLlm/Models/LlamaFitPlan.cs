@@ -19,7 +19,7 @@ public sealed record LlamaFitPlan(bool Fits, int GpuLayerCount, int ContextSize,
         // llama.cpp's fit weighs the local GPUs only; a split it left all 0 is its own (by free memory).
         if (TensorSplit.Any(share => share > 0) && options.RpcServers.Count == 0)
         {
-            options.TensorSplit = [.. TensorSplit.Take(OffloadDevices.LocalGpuCount())];
+            options.TensorSplit = [.. TensorSplit.Take(Native.OffloadDevices.LocalGpuCount())];
         }
     }
 

@@ -23,6 +23,29 @@ internal sealed partial class SafeLlamaContextHandle : SafeHandle
     /// <summary>Gets the context window in tokens, all sequences together.</summary>
     public int ContextSize => (int)NativeMethods.llama_n_ctx(this);
 
+    /// <summary>Makes these LoRA adapters, with their scales, the ones the context's next decodes apply (none: the base model).</summary>
+    /// <exception cref="LlamaException">llama.cpp refused them.</exception>
+    public unsafe void SetLoraAdapters(IReadOnlyList<SafeLoraAdapterHandle> adapters, float[] scales)
+    {
+        nint* pointers = stackalloc nint[Math.Max(1, adapters.Count)];
+        for (int i = 0; i < adapters.Count; i++)
+        {
+            pointers[i] = adapters[i].DangerousGetHandle();
+        }
+
+        fixed (float* scaleArray = scales)
+        {
+            int status = NativeMethods.llama_set_adapters_lora(this, pointers, (nuint)adapters.Count, scaleArray);
+            if (status != 0)
+            {
+                throw new LlamaException($"llama.cpp could not apply {adapters.Count} LoRA adapters to the context (status {status}).");
+            }
+        }
+    }
+
+    /// <summary>Gets the most tokens one micro-batch computes (an encoder's whole batch must fit one).</summary>
+    public int MicroBatchSize => (int)NativeMethods.llama_n_ubatch(this);
+
     /// <summary>Gets the context window of one sequence.</summary>
     public int SequenceContextSize => (int)NativeMethods.llama_n_ctx_seq(this);
 

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using LocalLlm.Native;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -48,14 +47,14 @@ public static partial class LlamaRpcWorker
     /// <exception cref="ArgumentException">An option is invalid, or a device named in <see cref="LlamaRpcWorkerOptions.Devices"/> does not exist here.</exception>
     /// <exception cref="LlamaNativeLibraryException">The RPC backend (LocalLlm.Backend.Rpc) is not installed.</exception>
     /// <exception cref="LlamaException">The worker could not listen (the port is taken, or the address is not this machine's).</exception>
-    public static unsafe void Run(LlamaRpcWorkerOptions options)
+    public static void Run(LlamaRpcWorkerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         LlamaBackendInfo backend = NativeLibraryLoader.Initialize(new LlamaBackendOptions { LoggerFactory = options.LoggerFactory });
         ILogger logger = options.LoggerFactory?.CreateLogger(typeof(LlamaRpcWorker).FullName!) ?? NullLogger.Instance;
-        nint startServer = RpcBackend.Function("ggml_backend_rpc_start_server");
-        nint[] devices = [.. ChooseDevices(options.Devices, backend)];
+        IReadOnlyList<(string Name, nint Device)> devices = RpcBackend.ChooseServedDevices(options.Devices)
+            ?? throw new ArgumentException($"A device in {string.Join(", ", options.Devices)} does not exist on this machine; it has: {string.Join(", ", backend.Devices.Select(d => d.Name))}.", nameof(options));
         string endpoint = $"{options.Host}:{options.Port}";
         if (options.Host != "127.0.0.1")
         {
@@ -69,48 +68,14 @@ public static partial class LlamaRpcWorker
 
         if (logger.IsEnabled(LogLevel.Information))
         {
-            string served = string.Join(", ", devices.Select(d => Marshal.PtrToStringUTF8(NativeMethods.ggml_backend_dev_name(d))));
+            string served = string.Join(", ", devices.Select(d => d.Name));
             LogServing(logger, endpoint, served, options.CacheDirectory ?? "none");
         }
-        nint endpointText = Marshal.StringToCoTaskMemUTF8(endpoint);
-        nint cacheText = options.CacheDirectory is { } directory ? Marshal.StringToCoTaskMemUTF8(Path.GetFullPath(directory) + "/") : nint.Zero;
-        try
-        {
-            fixed (nint* list = devices)
-            {
-                ((delegate* unmanaged[Cdecl]<nint, nint, nuint, nuint, nint*, void>)startServer)(
-                    endpointText, cacheText, (nuint)(options.ThreadCount ?? Environment.ProcessorCount), (nuint)devices.Length, list);
-            }
-        }
-        finally
-        {
-            Marshal.FreeCoTaskMem(endpointText);
-            Marshal.FreeCoTaskMem(cacheText);
-        }
+
+        RpcBackend.StartServer(endpoint, options.CacheDirectory is { } directory ? Path.GetFullPath(directory) + "/" : null, options.ThreadCount ?? Environment.ProcessorCount, devices);
 
         // The server loop only returns when it could not set up its socket.
         throw new LlamaException($"The RPC worker could not listen on {endpoint}: the port is in use, or {options.Host} is not an address of this machine.");
-    }
-
-    // As llama.cpp's rpc-server chooses: the devices named, else every GPU, else the CPU.
-    private static IEnumerable<nint> ChooseDevices(IList<string> names, LlamaBackendInfo backend)
-    {
-        var all = new List<(string Name, nint Device, ggml_backend_dev_type Type)>();
-        for (nuint i = 0; i < NativeMethods.ggml_backend_dev_count(); i++)
-        {
-            nint device = NativeMethods.ggml_backend_dev_get(i);
-            all.Add((Marshal.PtrToStringUTF8(NativeMethods.ggml_backend_dev_name(device)) ?? string.Empty, device, NativeMethods.ggml_backend_dev_type(device)));
-        }
-
-        if (names.Count > 0)
-        {
-            return names.Select(name => all.FirstOrDefault(d => string.Equals(d.Name, name, StringComparison.OrdinalIgnoreCase)) is { Device: not 0 } found
-                ? found.Device
-                : throw new ArgumentException($"No device named '{name}' on this machine; it has: {string.Join(", ", backend.Devices.Select(d => d.Name))}.", nameof(names)));
-        }
-
-        nint[] accelerators = [.. all.Where(d => d.Type is not ggml_backend_dev_type.GGML_BACKEND_DEVICE_TYPE_CPU and not ggml_backend_dev_type.GGML_BACKEND_DEVICE_TYPE_ACCEL).Select(d => d.Device)];
-        return accelerators.Length > 0 ? accelerators : [NativeMethods.ggml_backend_dev_by_type(ggml_backend_dev_type.GGML_BACKEND_DEVICE_TYPE_CPU)];
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "The RPC worker listens on {Endpoint}, beyond this machine. ggml's RPC protocol has no authentication or encryption: anyone who reaches the port can run computations and read the tensors. Keep it inside a private network or a tunnel.")]

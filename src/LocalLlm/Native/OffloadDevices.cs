@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
-using LocalLlm.Native;
 
-namespace LocalLlm;
+namespace LocalLlm.Native;
 
 /// <summary>
 /// The devices a model loads onto when its options name RPC workers or a tensor split: each worker's devices (probed
