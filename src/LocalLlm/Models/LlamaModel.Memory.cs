@@ -36,10 +36,14 @@ public sealed partial class LlamaModel
         ArgumentOutOfRangeException.ThrowIfGreaterThan(sequences, 256);
         string fullPath = ModelFileCheck.Validate(path, LoadLogger(modelOptions));
         NativeLibraryLoader.EnsureInitialized();
+        return EstimateMemory(fullPath, Gguf.GgufFile.Read(fullPath), modelOptions, contextOptions, sequences);
+    }
 
+    // The estimate of a checked file whose header is already read (PlanFit estimates twice and reads it once).
+    private static LlamaMemoryEstimate EstimateMemory(string fullPath, Gguf.GgufFile header, LlamaModelOptions modelOptions, LlamaContextOptions contextOptions, int sequences)
+    {
         // The same context a session or scheduler would make (InferenceEngineSettings.FromContextOptions): n_ctx is the
         // per-sequence size, by default the trained length capped, times the sequences.
-        Gguf.GgufFile header = Gguf.GgufFile.Read(fullPath);
         int sequenceSize = contextOptions.ContextSize ?? InferenceContexts.DefaultSize(TrainedContextLength(header));
         int contextSize = sequenceSize * sequences;
         JsonObject parameters = NativeParameters(modelOptions.GpuLayerCount, modelOptions, contextOptions, contextSize, sequences);
@@ -96,14 +100,15 @@ public sealed partial class LlamaModel
         bool gpusFit = root.GetProperty("status").GetInt32() == 0;
         int gpuLayers = options.GpuLayerCount ?? root.GetProperty("n_gpu_layers").GetInt32();
         int fitted = root.GetProperty("n_ctx").GetInt32();
-        long trained = TrainedContextLength(Gguf.GgufFile.Read(fullPath));
+        Gguf.GgufFile header = Gguf.GgufFile.Read(fullPath);
+        long trained = TrainedContextLength(header);
         int perSequence = options.ContextSize ?? (fitted > 0 ? fitted / sequences : (int)Math.Clamp(trained > 0 ? trained : LlamaContextOptions.DefaultContextSizeLimit, 16, 1 << 24));
         float[] split = [.. root.GetProperty("tensor_split").EnumerateArray().Select(e => e.GetSingle())];
         int minimum = Math.Min(options.MinimumContextSize, perSequence); // a model trained on less cannot be asked for more
 
         // The host: the KV cache grows with the context, so a chosen context shrinks to what free memory holds.
         var modelOptions = new LlamaModelOptions { GpuLayerCount = gpuLayers };
-        LlamaMemoryEstimate estimate = EstimateMemory(fullPath, modelOptions, WithContextSize(context, perSequence), sequences);
+        LlamaMemoryEstimate estimate = EstimateMemory(fullPath, header, modelOptions, WithContextSize(context, perSequence), sequences);
         LlamaDeviceMemoryEstimate host = estimate.Devices[^1];
         if (options.ContextSize is null && host.TotalBytes > host.FreeBytes - options.MarginBytes && host.ContextBytes > 0)
         {
@@ -114,7 +119,7 @@ public sealed partial class LlamaModel
             if (aligned >= minimum)
             {
                 perSequence = aligned;
-                LlamaMemoryEstimate resized = EstimateMemory(fullPath, modelOptions, WithContextSize(context, perSequence), sequences);
+                LlamaMemoryEstimate resized = EstimateMemory(fullPath, header, modelOptions, WithContextSize(context, perSequence), sequences);
 
                 // Judged against the free memory the size was chosen from: a second reading drifts by a few MiB, and
                 // the chosen size leaves less than 256 tokens' worth of slack.
