@@ -10,7 +10,6 @@ namespace LocalLlm;
 /// </summary>
 internal sealed class ModelDrafter : IDisposable
 {
-    private readonly LlamaModel _draftModel;
     private readonly SafeLlamaContextHandle _context;
     private readonly AbortFlag _abort = new();
     private readonly NativeBatch _batch;
@@ -20,7 +19,6 @@ internal sealed class ModelDrafter : IDisposable
 
     public ModelDrafter(LlamaModel draftModel, int sequences, int sequenceContextSize, int threads)
     {
-        _draftModel = draftModel;
         _sequenceSize = sequenceContextSize;
         int batchSize = Math.Min(512, sequenceContextSize);
         _context = SafeLlamaContextHandle.Create(draftModel.Handle, new NativeContextSettings
