@@ -139,9 +139,5 @@ internal static class MemoryBenchmark
 
     private static string Mib(long bytes) => $"{bytes / 1048576.0:F1}M";
 
-    private static long ResidentBytes()
-    {
-        string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-    }
+    private static long ResidentBytes() => ProcessMemory.ResidentBytes(Environment.ProcessId);
 }

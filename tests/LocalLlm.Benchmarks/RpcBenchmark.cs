@@ -123,9 +123,5 @@ internal static class RpcBenchmark
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
-    private static long Resident(int processId)
-    {
-        string line = File.ReadLines($"/proc/{processId}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-    }
+    private static long Resident(int processId) => ProcessMemory.ResidentBytes(processId);
 }
