@@ -17,6 +17,18 @@ if [ ! -f /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || [ ! -e /usr/lib/x86_6
   fi
 fi
 
+# The linux-arm64 test cross-compiles the ABI probe and runs arm64 builds under qemu-user, and the build cross-compiles
+# the arm64 chat shim and RPC backend: install the cross compiler (with its arm64 C library) and the emulator likewise.
+if ! command -v aarch64-linux-gnu-g++ >/dev/null 2>&1 || ! command -v qemu-aarch64-static >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "test.sh: installing g++-aarch64-linux-gnu and qemu-user-static for the linux-arm64 build and its test"
+    (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q g++-aarch64-linux-gnu qemu-user-static) >/dev/null 2>&1 \
+      || echo "test.sh: could not install them; the build warns that the arm64 shims are missing and the arm64 test says what is"
+  else
+    echo "test.sh: the arm64 cross compiler or qemu-user is not installed and cannot be installed here (apt-get install g++-aarch64-linux-gnu qemu-user-static)"
+  fi
+fi
+
 results="$root/artifacts/test-results"
 rm -rf "$results"
 

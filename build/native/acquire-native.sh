@@ -5,20 +5,25 @@
 #   acquire-native.sh cpu    <dest>   libllama, libllama-common, libggml, libggml-base, every libggml-cpu-*.so, and
 #                                     liblocalllm-chat.so (our C shim over llama.cpp's chat layer, compiled here with
 #                                     g++ from localllm_chat.cpp against the pinned source's headers) into <dest>
+#   acquire-native.sh cpu-arm64 <dest>  the same for linux-arm64, the shim cross-compiled with aarch64-linux-gnu-g++
 #   acquire-native.sh vulkan <dest>   <dest>/vulkan/libggml-vulkan.so (links the system's libvulkan.so.1)
 #   acquire-native.sh cuda13 <dest>   <dest>/cuda13/libggml-cuda.so (links CUDA 13)
 #   acquire-native.sh cuda12 <dest>   <dest>/cuda12/libggml-cuda.so (links CUDA 12)
 #   acquire-native.sh rpc    <dest>   libggml-rpc.so (ggml's RPC backend) and rpc-server (its worker), compiled here with
 #                                     g++ from the pinned source and linked to the CPU package's prebuilt libggml
+#   acquire-native.sh rpc-arm64 <dest>  the same for linux-arm64, cross-compiled against the arm64 package's libggml
 #   acquire-native.sh source [file]   prints the path of the matching llama.cpp source tree (headers, vocab GGUFs),
 #                                     and writes it to [file] when given (build logs stay out of the path)
 #
 # Cache: $LOCALLLM_NATIVE_CACHE, else ${XDG_CACHE_HOME:-~/.cache}/localllm/native.
+# The arm64 keys need a cross compiler ($LOCALLLM_AARCH64_CXX, else aarch64-linux-gnu-g++: Debian's
+# g++-aarch64-linux-gnu). Without one they lay out what is prebuilt, leave out what must be compiled, and write the
+# reason to <dest>/.incomplete, which build/Native.targets turns into a build warning and a pack error.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 lock="$here/llama-native.lock"
-key="${1:?usage: acquire-native.sh cpu|rpc|vulkan|cuda13|cuda12|source [dest]}"
+key="${1:?usage: acquire-native.sh cpu|cpu-arm64|rpc|rpc-arm64|vulkan|cuda13|cuda12|source [dest]}"
 dest="${2:-}"
 cache="${LOCALLLM_NATIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/localllm/native}"
 
@@ -26,7 +31,16 @@ fail() { echo "acquire-native: error: $*" >&2; exit 1; }
 
 # The RPC backend is not prebuilt: it is compiled against the CPU package's libraries, so it pins to that entry.
 lock_key="$key"
-[ "$key" = rpc ] && lock_key=cpu
+case "$key" in
+  rpc) lock_key=cpu ;;
+  rpc-arm64) lock_key=cpu-arm64 ;;
+esac
+
+# What we compile is compiled for the package's machine: the host's g++ for linux-x64, a cross compiler for arm64.
+case "$key" in
+  *-arm64) rid=linux-arm64; cxx="${LOCALLLM_AARCH64_CXX:-aarch64-linux-gnu-g++}"; cxx_package=g++-aarch64-linux-gnu ;;
+  *) rid=linux-x64; cxx=g++; cxx_package=g++ ;;
+esac
 line="$(awk -F'\t' -v k="$lock_key" '$1 == k { print; exit }' "$lock")"
 [ -n "$line" ] || fail "no entry '$key' in $lock (known: $(awk -F'\t' '!/^#/ {printf "%s ", $1}' "$lock"))"
 IFS=$'\t' read -r _ package version integrity <<<"$line"
@@ -95,13 +109,12 @@ build_chat_shim() {
   local bins="$1" shim="$here/localllm_chat.cpp" source_dir hash out
   [ -f "$shim" ] || fail "missing $shim"
   hash="$(cat "$shim" "$lock" "$here/acquire-native.sh" | sha256sum | cut -c1-16)"
-  out="$cache/chat-shim-$version-$hash/liblocalllm-chat.so"
+  out="$cache/chat-shim-$version-$rid-$hash/liblocalllm-chat.so"
   if [ ! -f "$out" ]; then
-    command -v g++ >/dev/null 2>&1 || fail "g++ is needed to build LocalLlm's chat shim ($shim); install g++ (apt-get install g++)."
     source_dir="$(bash "$here/acquire-native.sh" source)"
     mkdir -p "$(dirname "$out")"
-    echo "acquire-native: g++ $(basename "$shim") -> $out" >&2
-    g++ -std=c++17 -O2 -fPIC -shared -fvisibility=hidden -fvisibility-inlines-hidden \
+    echo "acquire-native: $cxx $(basename "$shim") -> $out" >&2
+    "$cxx" -std=c++17 -O2 -fPIC -shared -fvisibility=hidden -fvisibility-inlines-hidden \
       -I"$source_dir/common" -I"$source_dir/include" -I"$source_dir/ggml/include" -I"$source_dir/vendor" -I"$source_dir/src" \
       "$shim" -L"$bins" -l:libllama-common.so -l:"$(basename "$bins"/libllama.v*.so)" -l:"$(basename "$bins"/libggml.v*.so)" -l:libggml-base.so \
       -Wl,-rpath,'$ORIGIN' -Wl,--no-undefined -o "$out.partial" >&2 || fail "compiling $shim failed (see g++'s output above)."
@@ -117,17 +130,16 @@ build_rpc() {
   local bins="$1" source_dir hash out
   source_dir="$(bash "$here/acquire-native.sh" source)"
   hash="$(cat "$source_dir/ggml/src/ggml-rpc/ggml-rpc.cpp" "$source_dir/ggml/src/ggml-rpc/transport.cpp" "$source_dir/tools/rpc/rpc-server.cpp" "$lock" "$here/acquire-native.sh" | sha256sum | cut -c1-16)"
-  out="$cache/rpc-$version-$hash"
+  out="$cache/rpc-$version-$rid-$hash"
   if [ ! -f "$out/.complete" ]; then
-    command -v g++ >/dev/null 2>&1 || fail "g++ is needed to build llama.cpp's RPC backend; install g++ (apt-get install g++)."
     rm -rf "$out" && mkdir -p "$out"
-    echo "acquire-native: g++ ggml-rpc, rpc-server -> $out" >&2
-    g++ -std=c++17 -O2 -fPIC -shared -DGGML_BACKEND_DL -DGGML_BACKEND_BUILD -DGGML_BACKEND_SHARED -DGGML_SHARED -DGGML_BUILD \
+    echo "acquire-native: $cxx ggml-rpc, rpc-server -> $out" >&2
+    "$cxx" -std=c++17 -O2 -fPIC -shared -DGGML_BACKEND_DL -DGGML_BACKEND_BUILD -DGGML_BACKEND_SHARED -DGGML_SHARED -DGGML_BUILD \
       -I"$source_dir/ggml/include" -I"$source_dir/ggml/src" \
       "$source_dir/ggml/src/ggml-rpc/ggml-rpc.cpp" "$source_dir/ggml/src/ggml-rpc/transport.cpp" \
       -L"$bins" -l:libggml-base.so -Wl,-rpath,'$ORIGIN' -Wl,--no-undefined -o "$out/libggml-rpc.so" >&2 \
       || fail "compiling ggml's RPC backend failed (see g++'s output above)."
-    g++ -std=c++17 -O2 -DGGML_SHARED -I"$source_dir/ggml/include" -I"$source_dir/ggml/src" \
+    "$cxx" -std=c++17 -O2 -DGGML_SHARED -I"$source_dir/ggml/include" -I"$source_dir/ggml/src" \
       "$source_dir/tools/rpc/rpc-server.cpp" -L"$bins" -l:"$(basename "$bins"/libggml.v*.so)" -l:libggml-base.so \
       -Wl,-rpath,'$ORIGIN' -o "$out/rpc-server" >&2 || fail "compiling rpc-server failed (see g++'s output above)."
     touch "$out/.complete"
@@ -135,25 +147,46 @@ build_rpc() {
   echo "$out"
 }
 
+# True when the compiler for this key's machine is installed. For the host's g++ a missing compiler is an error; for
+# a cross compiler the layout goes on without what it would compile, and says so in <dest>/.incomplete.
+have_compiler() {
+  command -v "$cxx" >/dev/null 2>&1 && return 0
+  local reason="$cxx is not installed, so LocalLlm's compiled native code for $rid ($1) is missing from $dest. Install it (apt-get install $cxx_package) or set LOCALLLM_AARCH64_CXX, then build again."
+  [ "$rid" = linux-x64 ] && fail "$reason"
+  echo "acquire-native: warning: $reason" >&2
+  printf '%s\n' "$reason" > "$dest/.incomplete"
+  return 1
+}
+
 fetch
 unpack
 
 case "$key" in
-  cpu)
-    [ -n "$dest" ] || fail "cpu needs a destination directory"
-    bins="$unpacked/package/bins/linux-x64"
+  cpu | cpu-arm64)
+    [ -n "$dest" ] || fail "$key needs a destination directory"
+    mkdir -p "$dest" && rm -f "$dest/.incomplete"
+    bins="$unpacked/package/bins/$rid"
     for lib in "$bins"/libllama.v*.so "$bins"/libllama-common.so "$bins"/libggml.v*.so "$bins"/libggml-base.so "$bins"/libggml-cpu-*.so; do
       [ -f "$lib" ] || fail "expected library missing from $package@$version: $lib"
       place "$lib" "$dest/$(basename "$lib")"
     done
-    place "$(build_chat_shim "$bins")" "$dest/liblocalllm-chat.so"
+    if have_compiler "the chat shim, liblocalllm-chat.so"; then
+      place "$(build_chat_shim "$bins")" "$dest/liblocalllm-chat.so"
+    else
+      rm -f "$dest/liblocalllm-chat.so"
+    fi
     ;;
-  rpc)
-    [ -n "$dest" ] || fail "rpc needs a destination directory"
-    built="$(build_rpc "$unpacked/package/bins/linux-x64")"
-    place "$built/libggml-rpc.so" "$dest/libggml-rpc.so"
-    place "$built/rpc-server" "$dest/rpc-server"
-    chmod +x "$dest/rpc-server"
+  rpc | rpc-arm64)
+    [ -n "$dest" ] || fail "$key needs a destination directory"
+    mkdir -p "$dest" && rm -f "$dest/.incomplete"
+    if have_compiler "ggml's RPC backend, libggml-rpc.so, and rpc-server"; then
+      built="$(build_rpc "$unpacked/package/bins/$rid")"
+      place "$built/libggml-rpc.so" "$dest/libggml-rpc.so"
+      place "$built/rpc-server" "$dest/rpc-server"
+      chmod +x "$dest/rpc-server"
+    else
+      rm -f "$dest/libggml-rpc.so" "$dest/rpc-server"
+    fi
     ;;
   vulkan)
     [ -n "$dest" ] || fail "vulkan needs a destination directory"

@@ -4,10 +4,12 @@
 //   dotnet run --project samples/Completion -- [--model path/to/model.gguf] [--prompt "Once upon a time"]
 //       [--max-tokens 128] [--temperature 0.8] [--top-k 40] [--top-p 0.95] [--min-p 0.05] [--repeat-penalty 1.1]
 //       [--seed 42] [--grammar-file answer.gbnf] [--stop "\n\n"]... [--context 2048] [--parallel 4]
-//       [--lora adapter.gguf[:scale]]... [--lookup | --draft small-model.gguf]
+//       [--lora adapter.gguf[:scale]]... [--lookup | --draft small-model.gguf] [--threads 4] [--token-ids]
 //
 // --lora applies a LoRA adapter made for the model (repeatable), at scale 1 unless one follows a colon.
 // --lookup turns on speculative decoding by prompt lookup; --draft with a smaller model of the same vocabulary.
+// --token-ids prints the generated tokens' ids and log-probabilities after the text, to compare runs (another
+// machine, another build).
 //
 // --parallel N completes the prompt N times at once on a LlamaScheduler (continuous batching: one decode call
 // advances every completion by a token) and prints each one with the aggregate speed.
@@ -20,6 +22,8 @@ using LocalLlm.ModelGenerator;
 string? modelPath = null;
 string prompt = "Once upon a time";
 int? contextSize = null;
+int? threads = null;
+bool printTokenIds = false;
 int parallel = 1;
 var loras = new List<(string Path, float Scale)>();
 bool lookup = false;
@@ -36,6 +40,8 @@ try
             case "--model": modelPath = commandLine.Text(); break;
             case "--prompt": prompt = commandLine.Text(); break;
             case "--context": contextSize = commandLine.Int32(); break;
+            case "--threads": threads = commandLine.Int32(); break;
+            case "--token-ids": printTokenIds = true; break;
             case "--parallel": parallel = commandLine.Int32(); break;
             case "--max-tokens": generation.MaxTokens = commandLine.Int32(); break;
             case "--stop": generation.StopStrings.Add(Unescape(commandLine.Text())); break;
@@ -54,8 +60,9 @@ try
     }
 
     generation.Sampling = sampling.Build();
+    generation.LogProbabilities = printTokenIds;
     generation.Validate();
-    new LlamaContextOptions { ContextSize = contextSize }.Validate();
+    new LlamaContextOptions { ContextSize = contextSize, ThreadCount = threads }.Validate();
     new LlamaSchedulerOptions { ParallelSequences = parallel }.Validate();
 }
 catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException)
@@ -106,19 +113,27 @@ if (parallel > 1)
 {
     using (model)
     {
-        return await CompleteSideBySideAsync(model, prompt, generation, parallel, contextSize);
+        return await CompleteSideBySideAsync(model, prompt, generation, parallel, contextSize, threads);
     }
 }
 
 using (model)
-using (var session = new LlamaSession(model, new LlamaContextOptions { ContextSize = contextSize }))
+using (var session = new LlamaSession(model, new LlamaContextOptions { ContextSize = contextSize, ThreadCount = threads }))
 {
     Console.Write(prompt);
+    var tokenIds = new List<int>();
+    var logProbabilities = new List<float>();
     try
     {
         await foreach (LlamaGenerationUpdate update in session.StreamAsync(prompt, generation))
         {
             Console.Write(update.Text);
+            if (update.TokenId is int tokenId)
+            {
+                tokenIds.Add(tokenId);
+                logProbabilities.Add(update.LogProbability ?? float.NaN);
+            }
+
             if (update is { FinishReason: { } reason, Usage: { } usage })
             {
                 Console.WriteLine();
@@ -126,6 +141,11 @@ using (var session = new LlamaSession(model, new LlamaContextOptions { ContextSi
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"[{reason}] prompt {usage.PromptTokens} tokens ({usage.PromptTokensPerSecond:F1} tokens/s), " +
                     $"generated {usage.GeneratedTokens} tokens ({usage.GenerationTokensPerSecond:F1} tokens/s){drafts}"));
+                if (printTokenIds)
+                {
+                    Console.WriteLine($"token ids: {string.Join(",", tokenIds)}");
+                    Console.WriteLine($"log-probabilities: {string.Join(",", logProbabilities.Select(p => p.ToString("F5", CultureInfo.InvariantCulture)))}");
+                }
             }
         }
     }
@@ -158,9 +178,9 @@ static (string Path, float Scale) LoraArgument(string text)
 }
 
 // Runs the same prompt as several requests on one scheduler; with a random seed each continues differently.
-static async Task<int> CompleteSideBySideAsync(LlamaModel model, string prompt, LlamaGenerationOptions generation, int parallel, int? contextSize)
+static async Task<int> CompleteSideBySideAsync(LlamaModel model, string prompt, LlamaGenerationOptions generation, int parallel, int? contextSize, int? threads)
 {
-    using var scheduler = new LlamaScheduler(model, new LlamaSchedulerOptions { ParallelSequences = parallel, ContextSizePerSequence = contextSize ?? 2048 });
+    using var scheduler = new LlamaScheduler(model, new LlamaSchedulerOptions { ParallelSequences = parallel, ContextSizePerSequence = contextSize ?? 2048, ThreadCount = threads });
     var started = System.Diagnostics.Stopwatch.StartNew();
     LlamaCompletion[] completions;
     try

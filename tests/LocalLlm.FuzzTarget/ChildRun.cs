@@ -13,15 +13,18 @@ internal sealed record ChildRun(bool Exited, int ExitCode, string Output, string
     public string LastErrorLine => Error.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? string.Empty;
 
     /// <summary>Runs <c>dotnet <paramref name="assembly"/> <paramref name="arguments"/></c>, waiting at most <paramref name="timeout"/>.</summary>
-    public static ChildRun Start(string assembly, IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
+    public static ChildRun Start(string assembly, IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null) =>
+        StartProgram("dotnet", [assembly, .. arguments], timeout, environment);
+
+    /// <summary>Runs <paramref name="program"/> (found on PATH unless a path) with <paramref name="arguments"/>, waiting at most <paramref name="timeout"/>.</summary>
+    public static ChildRun StartProgram(string program, IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        var info = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[name] = value;
         }
 
-        info.ArgumentList.Add(assembly);
         foreach (string argument in arguments)
         {
             info.ArgumentList.Add(argument);

@@ -12,6 +12,12 @@ internal static class TestEnvironment
     /// <summary>The mutation fuzzer (tests/LocalLlm.FuzzTarget), built beside the tests.</summary>
     public static string FuzzTargetPath { get; } = Metadata("FuzzTargetPath");
 
+    /// <summary>The platform probe (tests/LocalLlm.PlatformProbe), built beside the tests for this machine.</summary>
+    public static string PlatformProbePath { get; } = Metadata("PlatformProbePath");
+
+    /// <summary>The build configuration the tests were built in (Debug or Release).</summary>
+    public static string Configuration { get; } = Metadata("Configuration");
+
     /// <summary>A vocab-only GGUF shipped with llama.cpp's source, e.g. <c>llama-bpe</c>.</summary>
     public static string VocabularyPath(string name) => Path.Combine(LlamaCppSourceDirectory, "models", $"ggml-vocab-{name}.gguf");
 

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using LocalLlm.Native;
@@ -246,7 +245,9 @@ internal sealed class ChatReplyParser : IDisposable
         return new string([.. characters]);
     }
 
-    private static string NewCallId() => "call_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+    // Unique, not secret: Guid's random bits come from the OS, where RandomNumberGenerator on Linux needs OpenSSL, which a
+    // minimal container or an emulated test machine may not have.
+    private static string NewCallId() => "call_" + Guid.NewGuid().ToString("N")[..24];
 
     private enum Field
     {

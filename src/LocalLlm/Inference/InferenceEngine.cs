@@ -195,6 +195,15 @@ internal sealed partial class InferenceEngine : IDisposable
                 OnCancelled();
                 await request.Retired.ConfigureAwait(false);
             }
+
+            // The last update reached the reader inline on the loop's thread, so without this the caller's code after
+            // the stream (disposing the session and the model, stopping an RPC worker) would run there too, where the
+            // engine can only defer freeing its context until the loop returns: after the worker is gone. One hop per
+            // request, never per token.
+            if (_loopThread.IsCurrentThread)
+            {
+                await Task.Yield();
+            }
         }
     }
 

@@ -64,6 +64,18 @@ internal sealed class InferenceLoopThread
         }
     }
 
+    /// <summary>Gets a value indicating whether the calling thread is the one running the loop now.</summary>
+    public bool IsCurrentThread
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _owner == Thread.CurrentThread;
+            }
+        }
+    }
+
     /// <summary>
     /// Called from a caller's loop body that wants the engine disposed: on the loop's thread, the loop cannot be
     /// joined, so its owner frees the native resources as it exits; returns false on any other thread (including one

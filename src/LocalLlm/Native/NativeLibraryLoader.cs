@@ -95,26 +95,37 @@ internal static partial class NativeLibraryLoader
             candidates.Add(Path.GetFullPath(fromEnvironment));
         }
 
-        foreach (string baseDirectory in new[] { AppContext.BaseDirectory })
+        // A RID-specific app reports its own RID (linux-musl-arm64, ubuntu.24.04-x64, ...); the packages' folders are
+        // named for the portable RID of the process's architecture, which a framework-dependent app also reports.
+        foreach (string? rid in new[] { RuntimeInformation.RuntimeIdentifier, PortableRuntimeIdentifier(RuntimeInformation.ProcessArchitecture) })
         {
-            foreach (string rid in new[] { RuntimeInformation.RuntimeIdentifier, "linux-x64" })
+            if (rid is not null)
             {
-                candidates.Add(Path.GetFullPath(Path.Combine(baseDirectory, "runtimes", rid, "native")));
+                candidates.Add(Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "runtimes", rid, "native")));
             }
-
-            candidates.Add(Path.GetFullPath(baseDirectory));
         }
 
+        candidates.Add(Path.GetFullPath(AppContext.BaseDirectory));
         return candidates.Distinct(StringComparer.Ordinal).ToList();
     }
+
+    /// <summary>The runtimes folder LocalLlm's native packages use for a Linux process of this architecture, or null
+    /// where they ship none.</summary>
+    internal static string? PortableRuntimeIdentifier(Architecture architecture) => architecture switch
+    {
+        Architecture.X64 => "linux-x64",
+        Architecture.Arm64 => "linux-arm64",
+        _ => null,
+    };
 
     private static string LoadLibraries(string? explicitDirectory)
     {
         IReadOnlyList<string> candidates = CandidateDirectories(explicitDirectory);
-        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
+        if (!OperatingSystem.IsLinux() || PortableRuntimeIdentifier(RuntimeInformation.ProcessArchitecture) is null)
         {
             throw new LlamaNativeLibraryException(
-                $"LocalLlm's native backends are built for linux-x64; this process runs on RID {RuntimeInformation.RuntimeIdentifier}.",
+                $"LocalLlm's native backends are built for linux-x64 and linux-arm64; this process runs on RID {RuntimeInformation.RuntimeIdentifier}. " +
+                "Windows and macOS need their own builds of llama.cpp and of LocalLlm's shims; see the README's platform table.",
                 candidates);
         }
 

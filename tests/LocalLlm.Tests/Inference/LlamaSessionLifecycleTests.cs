@@ -40,6 +40,32 @@ public sealed class LlamaSessionLifecycleTests : TinyModelFixture
     }
 
     [Test]
+    public async Task TheCallersCodeAfterACompletion_RunsOffTheSessionsLoopThread_SoDisposingThereFreesTheContextAtOnce()
+    {
+        // Code on the loop thread cannot free the context the loop runs on, only defer it to the loop's exit: after a
+        // model's RPC worker may already be gone. So each way a request ends hands the caller back to the thread pool.
+        using LlamaSession session = CreateSession();
+        string? loopThread = null;
+        await foreach (LlamaGenerationUpdate update in session.StreamAsync(Prompt, Greedy(3)))
+        {
+            loopThread = Thread.CurrentThread.Name;
+        }
+
+        string? afterStream = Thread.CurrentThread.Name;
+        await session.CompleteAsync(Prompt, Greedy(3));
+        string? afterCompletion = Thread.CurrentThread.Name;
+        await foreach (LlamaGenerationUpdate update in session.StreamAsync(Prompt, Greedy(50)))
+        {
+            break;
+        }
+
+        string? afterBreak = Thread.CurrentThread.Name;
+
+        Assert.That(loopThread, Does.StartWith("LocalLlm session"), "the loop body itself runs inline on the loop thread, as designed");
+        Assert.That(new[] { afterStream, afterCompletion, afterBreak }, Has.None.EqualTo(loopThread));
+    }
+
+    [Test]
     public async Task CancellingWhileGenerating_ThrowsOperationCanceled_AndTheNextGenerationWorks()
     {
         using LlamaSession session = CreateSession();

@@ -17,11 +17,13 @@ internal sealed partial class NativeAbiProbe
     private NativeAbiProbe(
         IReadOnlyDictionary<string, CStruct> structs,
         IReadOnlyDictionary<string, CEnum> enums,
-        string sourceText)
+        string sourceText,
+        string output)
     {
         Structs = structs;
         Enums = enums;
         SourceText = sourceText;
+        Output = output;
     }
 
     /// <summary>Bound structs that a header defines, by name.</summary>
@@ -32,6 +34,9 @@ internal sealed partial class NativeAbiProbe
 
     /// <summary>The generated C program, for failure messages.</summary>
     public string SourceText { get; }
+
+    /// <summary>What the compiled program printed: one line per size, offset and enum value, in a fixed order.</summary>
+    public string Output { get; }
 
     /// <summary>Every struct in <c>LocalLlm.Native</c> whose name starts with <c>llama_</c> or <c>ggml_</c>.</summary>
     public static IReadOnlyList<Type> DiscoverBoundStructs() =>
@@ -48,7 +53,11 @@ internal sealed partial class NativeAbiProbe
         type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic).OrderBy(f => f.MetadataToken).ToList();
 
     /// <summary>Reads the headers under <paramref name="llamaCppSourceDirectory"/>, compiles the probe in <paramref name="workDirectory"/>, runs it.</summary>
-    public static NativeAbiProbe Run(string llamaCppSourceDirectory, string workDirectory)
+    /// <param name="llamaCppSourceDirectory">The pinned llama.cpp source tree.</param>
+    /// <param name="workDirectory">Where the C program and its binary go.</param>
+    /// <param name="compiler">A C compiler for another machine (aarch64-linux-gnu-gcc); null for this machine's cc.</param>
+    /// <param name="runner">The emulator and its arguments that run the binary (qemu-aarch64-static -L sysroot); null to run it directly.</param>
+    public static NativeAbiProbe Run(string llamaCppSourceDirectory, string workDirectory, string? compiler = null, IReadOnlyList<string>? runner = null)
     {
         string[] includeDirectories =
         [
@@ -86,7 +95,7 @@ internal sealed partial class NativeAbiProbe
         }
 
         string source = GenerateSource(declaredStructs, declaredEnums);
-        string output = CompileAndRun(source, includeDirectories, workDirectory);
+        string output = CompileAndRun(source, includeDirectories, workDirectory, compiler ?? FindCompiler(), runner ?? []);
         return Parse(output, declaredStructs, declaredEnums, source);
     }
 
@@ -134,9 +143,8 @@ internal sealed partial class NativeAbiProbe
         return c.ToString();
     }
 
-    private static string CompileAndRun(string source, string[] includeDirectories, string workDirectory)
+    private static string CompileAndRun(string source, string[] includeDirectories, string workDirectory, string compiler, IReadOnlyList<string> runner)
     {
-        string compiler = FindCompiler();
         string sourcePath = Path.Combine(workDirectory, "abi_probe.c");
         string binaryPath = Path.Combine(workDirectory, "abi_probe");
         File.WriteAllText(sourcePath, source);
@@ -155,7 +163,9 @@ internal sealed partial class NativeAbiProbe
                 $"'{compiler} {string.Join(' ', compile)}' failed with exit code {compileExit}; the generated probe is {sourcePath}.\n{compileErrors}");
         }
 
-        (int runExit, string output, string runErrors) = Execute(binaryPath, []);
+        (int runExit, string output, string runErrors) = runner.Count > 0
+            ? Execute(runner[0], [.. runner.Skip(1), binaryPath])
+            : Execute(binaryPath, []);
         if (runExit != 0)
         {
             throw new InvalidOperationException($"The ABI probe '{binaryPath}' exited with code {runExit}.\n{runErrors}");
@@ -248,7 +258,7 @@ internal sealed partial class NativeAbiProbe
             e => e.Key,
             e => new CEnum(e.Key, e.Value.Header, enumSizes[e.Key], e.Value.Members.ToDictionary(m => m, m => values[(e.Key, m)], StringComparer.Ordinal)),
             StringComparer.Ordinal);
-        return new NativeAbiProbe(structs, enums, source);
+        return new NativeAbiProbe(structs, enums, source, output);
     }
 }
 

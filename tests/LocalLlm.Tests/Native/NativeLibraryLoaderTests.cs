@@ -100,6 +100,23 @@ public sealed class NativeLibraryLoaderTests
     }
 
     [Test]
+    public void CandidateDirectories_NeverOfferAnotherArchitecturesLibraries()
+    {
+        IReadOnlyList<string> candidates = NativeLibraryLoader.CandidateDirectories(explicitDirectory: null);
+
+        Assert.That(candidates, Has.None.Contains("linux-arm64"), "an x64 process never tries the arm64 folder, whose libraries cannot load in it");
+    }
+
+    [TestCase(System.Runtime.InteropServices.Architecture.X64, "linux-x64")]
+    [TestCase(System.Runtime.InteropServices.Architecture.Arm64, "linux-arm64")]
+    [TestCase(System.Runtime.InteropServices.Architecture.Arm, null)]
+    [TestCase(System.Runtime.InteropServices.Architecture.RiscV64, null)]
+    public void ThePackagesRuntimesFolder_IsChosenByTheProcessArchitecture(System.Runtime.InteropServices.Architecture architecture, string? folder)
+    {
+        Assert.That(NativeLibraryLoader.PortableRuntimeIdentifier(architecture), Is.EqualTo(folder));
+    }
+
+    [Test]
     public void CandidateDirectories_WithAnExplicitDirectory_SearchOnlyThatDirectory()
     {
         Assert.That(NativeLibraryLoader.CandidateDirectories("/opt/llama"), Is.EqualTo(new[] { "/opt/llama" }));

@@ -37,6 +37,11 @@ public sealed class PackageConsumerTests
             .And.Contain("runtimes/linux-x64/native/libggml-base.so")
             .And.Contain("README.md"));
         Assert.That(entries.Count(e => e.StartsWith("runtimes/linux-x64/native/libggml-cpu-", StringComparison.Ordinal)), Is.GreaterThan(5));
+        Assert.That(entries, Does.Contain("runtimes/linux-arm64/native/libllama.v0.5.0.so")
+            .And.Contain("runtimes/linux-arm64/native/libggml-base.so")
+            .And.Contain("runtimes/linux-arm64/native/liblocalllm-chat.so"), "linux-arm64 with its cross-compiled chat shim");
+        Assert.That(entries.Count(e => e.StartsWith("runtimes/linux-arm64/native/libggml-cpu-armv", StringComparison.Ordinal)), Is.GreaterThan(5));
+        Assert.That(entries.Where(e => e.Contains("/native/.", StringComparison.Ordinal)), Is.Empty, "no build stamps or markers");
         Assert.That(
             nuspec.Descendants(ns + "dependency").Select(d => $"{d.Attribute("id")!.Value} {d.Attribute("version")!.Value}"),
             Is.EqualTo(new[] { $"LocalLlm [{version}]" }));

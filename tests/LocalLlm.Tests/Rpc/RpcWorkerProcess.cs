@@ -35,6 +35,20 @@ internal sealed class RpcWorkerProcess : IDisposable
         return StartAsync(start, port);
     }
 
+    /// <summary>Starts the linux-arm64 rpc-server that LocalLlm.Backend.Rpc ships, under qemu-user, on the arm64 CPU libraries beside it.</summary>
+    public static Task<RpcWorkerProcess> StartEmulatedArm64RpcServerAsync(string emulator, string sysroot)
+    {
+        string server = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-arm64", "native", "rpc-server");
+        int port = FreePort();
+        var start = new ProcessStartInfo(emulator) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string argument in new[] { "-L", sysroot, server, "-H", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", "1" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return StartAsync(start, port);
+    }
+
     /// <summary>Starts samples/RpcWorker (built with the solution) with <c>dotnet</c>.</summary>
     public static Task<RpcWorkerProcess> StartSampleAsync(int threads = 1)
     {

@@ -1,0 +1,178 @@
+using System.Globalization;
+using LocalLlm.FuzzTarget;
+using LocalLlm.ModelGenerator;
+using LocalLlm.Tests.Packaging;
+using LocalLlm.Tests.Rpc;
+
+namespace LocalLlm.Tests.Native;
+
+/// <summary>
+/// linux-arm64, proven on an x64 machine: the platform probe (tests/LocalLlm.PlatformProbe) published self-contained
+/// for linux-arm64 runs under qemu-user on the CPU package's arm64 libraries and cross-compiled chat shim, and gives
+/// what the same probe gives natively on x64; the arm64 rpc-server serves an x64 client; the ABI probe compiled for arm64
+/// prints the x64 layouts.
+/// build/test.sh installs the emulator and the cross compiler (qemu-user-static, g++-aarch64-linux-gnu) when missing.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class Arm64EmulationTests
+{
+    private const string Sysroot = "/usr/aarch64-linux-gnu";
+    private const string CrossCompiler = "aarch64-linux-gnu-gcc";
+    private static readonly TimeSpan EmulatedRunLimit = TimeSpan.FromMinutes(4);
+
+    private string? emulator;
+    private string? publishedProbe;
+
+    private string Emulator => emulator ?? throw new InvalidOperationException("No emulator was found.");
+
+    [OneTimeSetUp]
+    public void PublishTheProbeForArm64()
+    {
+        emulator = new[] { "qemu-aarch64-static", "qemu-aarch64" }.Select(OnPath).FirstOrDefault(p => p is not null);
+        Assume.That(emulator, Is.Not.Null, "qemu-user is not installed (apt-get install qemu-user-static); build/test.sh installs it");
+        Assume.That(File.Exists(Path.Combine(Sysroot, "lib", "ld-linux-aarch64.so.1")) && OnPath(CrossCompiler) is not null, Is.True,
+            $"the arm64 C library and cross compiler are not installed under {Sysroot} (apt-get install g++-aarch64-linux-gnu); build/test.sh installs them");
+
+        publishedProbe = Path.Combine(TestEnvironment.RepositoryRoot, "artifacts", "arm64-probe");
+        if (Directory.Exists(publishedProbe))
+        {
+            Directory.Delete(publishedProbe, recursive: true);
+        }
+
+        (int exitCode, string output) = DotnetCli.Run(
+            TestEnvironment.RepositoryRoot,
+            new Dictionary<string, string>(),
+            "publish", "tests/LocalLlm.PlatformProbe/LocalLlm.PlatformProbe.csproj", "-c", TestEnvironment.Configuration, "-r", "linux-arm64", "--self-contained", "-o", publishedProbe);
+        Assert.That(exitCode, Is.Zero, output);
+    }
+
+    [Test]
+    public void ThePublishedProbe_CarriesTheArm64LibrariesAndShim()
+    {
+        string native = Path.Combine(publishedProbe!, "runtimes", "linux-arm64", "native");
+        Assert.Multiple(() =>
+        {
+            Assert.That(ElfMachine(Path.Combine(publishedProbe!, "LocalLlm.PlatformProbe")), Is.EqualTo(ElfAarch64), "the app host");
+            foreach (string library in new[] { "libllama.v0.5.0.so", "libggml-base.so", "libllama-common.so", "liblocalllm-chat.so" })
+            {
+                Assert.That(ElfMachine(Path.Combine(native, library)), Is.EqualTo(ElfAarch64), library);
+            }
+
+            Assert.That(Directory.GetFiles(native, "libggml-cpu-armv*.so"), Has.Length.GreaterThan(5), "one CPU variant per arm64 family");
+        });
+    }
+
+    [Test]
+    public void TheProbeUnderEmulation_GivesTheX64RunsTokensRenderingAndToolCall()
+    {
+        string model = GeneratedModels.Ensure(ModelShape.Tiny);
+        string template = Path.Combine(TestEnvironment.LlamaCppSourceDirectory, "models", "templates", "Qwen-Qwen3-0.6B.jinja");
+
+        ChildRun x64 = ChildRun.Start(TestEnvironment.PlatformProbePath, [model, template], TimeSpan.FromMinutes(2));
+        ChildRun arm64 = ChildRun.StartProgram(Emulator, ["-L", Sysroot, Path.Combine(publishedProbe!, "LocalLlm.PlatformProbe"), model, template], EmulatedRunLimit);
+        TestContext.Out.WriteLine($"x64:\n{x64.Output}\narm64:\n{arm64.Output}");
+        Assert.That(x64.ExitCode, Is.Zero, $"x64 probe: {x64.Error}");
+        Assert.That(arm64.Exited, Is.True, $"the emulated probe did not finish within {EmulatedRunLimit}");
+        Assert.That(arm64.ExitCode, Is.Zero, $"arm64 probe: {arm64.Error}");
+
+        Dictionary<string, string> native = Lines(x64.Output);
+        Dictionary<string, string> emulated = Lines(arm64.Output);
+        float[] nativeLogProbabilities = Numbers(native["log-probabilities"]);
+        float[] emulatedLogProbabilities = Numbers(emulated["log-probabilities"]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(native["rid"], Is.EqualTo("linux-x64 (X64)"));
+            Assert.That(emulated["rid"], Is.EqualTo("linux-arm64 (Arm64)"), "the process really ran as arm64");
+            Assert.That(emulated["native"], Is.EqualTo(Path.Combine("runtimes", "linux-arm64", "native")), "the loader chose the arm64 libraries by RID");
+            Assert.That(native["tokens"].Split(',').Distinct().Count(), Is.GreaterThan(1), "a continuation that changes token, so a shift anywhere shows");
+            Assert.That(emulated["tokens"], Is.EqualTo(native["tokens"]), "the greedy tokens");
+            Assert.That(emulatedLogProbabilities, Has.Length.EqualTo(nativeLogProbabilities.Length));
+            Assert.That(emulatedLogProbabilities, Is.EqualTo(nativeLogProbabilities).Within(0.005f),
+                "each chosen token's log-probability: the same distribution, up to the order the two CPUs' kernels sum in");
+            Assert.That(emulated["rendered"], Is.EqualTo(native["rendered"]), "the chat shim renders Qwen3's template byte for byte");
+            Assert.That(native["tool call"], Does.StartWith("get_weather {\"city\":"));
+            Assert.That(emulated["tool call"], Is.EqualTo(native["tool call"]), "the tool call the template, grammar and parser made");
+        });
+    }
+
+    [Test]
+    public async Task AModelOnTheArm64RpcServer_GivesTheLocalGreedyTokens()
+    {
+        string path = GeneratedModels.Ensure(ModelShape.Tiny);
+        var greedy = new LlamaGenerationOptions { MaxTokens = 16, Sampling = LlamaSamplingOptions.Greedy };
+        const string Prompt = "The quick brown fox jumps over the lazy dog. Then";
+        IReadOnlyList<int> local;
+        using (LlamaModel model = await LlamaModel.LoadAsync(path))
+        using (var session = new LlamaSession(model, new LlamaContextOptions { ContextSize = 256, ThreadCount = 1 }))
+        {
+            local = (await session.CompleteAsync(Prompt, greedy)).TokenIds;
+        }
+
+        using RpcWorkerProcess worker = await RpcWorkerProcess.StartEmulatedArm64RpcServerAsync(Emulator, Sysroot);
+        LlamaRpcWorkerInfo info = await LlamaRpcWorker.ProbeAsync(worker.Endpoint);
+        IReadOnlyList<int> remote;
+        IReadOnlyList<string> layers;
+        using (LlamaModel model = await LlamaModel.LoadAsync(path, new LlamaModelOptions { RpcServers = [worker.Endpoint], GpuLayerCount = -1 }))
+        using (var session = new LlamaSession(model, new LlamaContextOptions { ContextSize = 256, ThreadCount = 1 }))
+        {
+            layers = model.LayerDevices;
+            remote = (await session.CompleteAsync(Prompt, greedy)).TokenIds;
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(info.Devices, Has.Count.EqualTo(1), "the arm64 worker offers its CPU");
+            Assert.That(layers, Is.Not.Empty.And.All.EqualTo($"{worker.Endpoint}#0"), "every layer on the arm64 worker's device");
+            Assert.That(remote, Is.EqualTo(local), "an x64 client and an arm64 worker compute the x64 run's tokens");
+        });
+    }
+
+    [Test]
+    public void TheAbiProbeCompiledForArm64_PrintsTheLayoutsTheX64BindingsWereCheckedAgainst()
+    {
+        string work = TestEnvironment.CreateTempDirectory();
+        try
+        {
+            NativeAbiProbe x64 = NativeAbiProbe.Run(TestEnvironment.LlamaCppSourceDirectory, Directory.CreateDirectory(Path.Combine(work, "x64")).FullName);
+            NativeAbiProbe arm64 = NativeAbiProbe.Run(
+                TestEnvironment.LlamaCppSourceDirectory,
+                Directory.CreateDirectory(Path.Combine(work, "arm64")).FullName,
+                CrossCompiler,
+                [Emulator, "-L", Sysroot]);
+
+            Assert.That(ElfMachine(Path.Combine(work, "arm64", "abi_probe")), Is.EqualTo(ElfAarch64));
+            Assert.That(arm64.Structs.Keys, Is.SupersetOf(new[] { "llama_model_params", "llama_context_params", "llama_batch", "ggml_threadpool_params" }));
+            Assert.That(arm64.Output.Split('\n'), Is.EqualTo(x64.Output.Split('\n')), "every struct size, field offset and enum value is the same on arm64");
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private const int ElfAarch64 = 183;
+
+    // e_machine, the 16-bit field at offset 18 of an ELF header.
+    private static int ElfMachine(string path)
+    {
+        byte[] header = new byte[20];
+        using FileStream file = File.OpenRead(path);
+        file.ReadExactly(header);
+        Assert.That(header[..4], Is.EqualTo("\u007fELF"u8.ToArray()), $"{path} is not an ELF file");
+        return BitConverter.ToUInt16(header, 18);
+    }
+
+    private static Dictionary<string, string> Lines(string output) =>
+        output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(": ", 2))
+            .Where(parts => parts.Length == 2)
+            .ToDictionary(parts => parts[0], parts => parts[1].TrimEnd('\r'), StringComparer.Ordinal);
+
+    private static float[] Numbers(string list) => [.. list.Split(',').Select(n => float.Parse(n, CultureInfo.InvariantCulture))];
+
+    private static string? OnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(directory => Path.Combine(directory, program))
+            .FirstOrDefault(File.Exists);
+}
