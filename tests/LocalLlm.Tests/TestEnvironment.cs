@@ -26,6 +26,12 @@ internal static class TestEnvironment
         Directory.EnumerateFiles(Path.Combine(LlamaCppSourceDirectory, "models"), "ggml-vocab-*.gguf").Order(StringComparer.Ordinal);
 
     /// <summary>A fresh directory under the test run's temp folder.</summary>
+    /// <summary>The full path of <paramref name="program"/> in the first PATH directory that has it, or null.</summary>
+    public static string? FindOnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(directory => Path.Combine(directory, program))
+            .FirstOrDefault(File.Exists);
+
     public static string CreateTempDirectory()
     {
         string path = Path.Combine(Path.GetTempPath(), "localllm-tests", Guid.NewGuid().ToString("N"));

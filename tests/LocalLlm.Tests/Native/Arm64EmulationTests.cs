@@ -19,6 +19,7 @@ public sealed class Arm64EmulationTests
 {
     private const string Sysroot = "/usr/aarch64-linux-gnu";
     private const string CrossCompiler = "aarch64-linux-gnu-gcc";
+    private const int ElfAarch64 = 183;
     private static readonly TimeSpan EmulatedRunLimit = TimeSpan.FromMinutes(4);
 
     private string? emulator;
@@ -29,9 +30,9 @@ public sealed class Arm64EmulationTests
     [OneTimeSetUp]
     public void PublishTheProbeForArm64()
     {
-        emulator = new[] { "qemu-aarch64-static", "qemu-aarch64" }.Select(OnPath).FirstOrDefault(p => p is not null);
+        emulator = new[] { "qemu-aarch64-static", "qemu-aarch64" }.Select(TestEnvironment.FindOnPath).FirstOrDefault(p => p is not null);
         Assume.That(emulator, Is.Not.Null, "qemu-user is not installed (apt-get install qemu-user-static); build/test.sh installs it");
-        Assume.That(File.Exists(Path.Combine(Sysroot, "lib", "ld-linux-aarch64.so.1")) && OnPath(CrossCompiler) is not null, Is.True,
+        Assume.That(File.Exists(Path.Combine(Sysroot, "lib", "ld-linux-aarch64.so.1")) && TestEnvironment.FindOnPath(CrossCompiler) is not null, Is.True,
             $"the arm64 C library and cross compiler are not installed under {Sysroot} (apt-get install g++-aarch64-linux-gnu); build/test.sh installs them");
 
         publishedProbe = Path.Combine(TestEnvironment.RepositoryRoot, "artifacts", "arm64-probe");
@@ -151,8 +152,6 @@ public sealed class Arm64EmulationTests
         }
     }
 
-    private const int ElfAarch64 = 183;
-
     // e_machine, the 16-bit field at offset 18 of an ELF header.
     private static int ElfMachine(string path)
     {
@@ -170,9 +169,4 @@ public sealed class Arm64EmulationTests
             .ToDictionary(parts => parts[0], parts => parts[1].TrimEnd('\r'), StringComparer.Ordinal);
 
     private static float[] Numbers(string list) => [.. list.Split(',').Select(n => float.Parse(n, CultureInfo.InvariantCulture))];
-
-    private static string? OnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(directory => Path.Combine(directory, program))
-            .FirstOrDefault(File.Exists);
 }

@@ -174,24 +174,10 @@ internal sealed partial class NativeAbiProbe
         return output;
     }
 
-    private static string FindCompiler()
-    {
-        string[] path = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
-        foreach (string name in new[] { "cc", "gcc", "clang" })
-        {
-            foreach (string directory in path)
-            {
-                string candidate = Path.Combine(directory, name);
-                if (File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-        }
-
-        throw new InvalidOperationException(
+    private static string FindCompiler() =>
+        new[] { "cc", "gcc", "clang" }.Select(TestEnvironment.FindOnPath).FirstOrDefault(path => path is not null)
+        ?? throw new InvalidOperationException(
             "The ABI test needs a C compiler to read llama.h's layouts, but none of cc, gcc or clang is on PATH. Install one (e.g. apt-get install gcc).");
-    }
 
     private static (int ExitCode, string Output, string Errors) Execute(string fileName, IEnumerable<string> arguments)
     {

@@ -26,13 +26,7 @@ internal sealed class RpcWorkerProcess : IDisposable
     {
         string server = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "rpc-server");
         int port = FreePort();
-        var start = new ProcessStartInfo(server) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in new[] { "-H", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", threads.ToString(System.Globalization.CultureInfo.InvariantCulture) })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        return StartAsync(start, port);
+        return StartAsync(server, ["-H", "127.0.0.1", "-p", Text(port), "-t", Text(threads)], port);
     }
 
     /// <summary>Starts the linux-arm64 rpc-server that LocalLlm.Backend.Rpc ships, under qemu-user, on the arm64 CPU libraries beside it.</summary>
@@ -40,13 +34,7 @@ internal sealed class RpcWorkerProcess : IDisposable
     {
         string server = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-arm64", "native", "rpc-server");
         int port = FreePort();
-        var start = new ProcessStartInfo(emulator) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in new[] { "-L", sysroot, server, "-H", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", "1" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        return StartAsync(start, port);
+        return StartAsync(emulator, ["-L", sysroot, server, "-H", "127.0.0.1", "-p", Text(port), "-t", "1"], port);
     }
 
     /// <summary>Starts samples/RpcWorker (built with the solution) with <c>dotnet</c>.</summary>
@@ -55,13 +43,7 @@ internal sealed class RpcWorkerProcess : IDisposable
         string sample = Path.Combine(TestEnvironment.RepositoryRoot, "samples", "RpcWorker", "bin", "Release", "net10.0", "RpcWorker.dll");
         Assert.That(File.Exists(sample), Is.True, $"the RpcWorker sample is built with the solution ({sample})");
         int port = FreePort();
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in new[] { sample, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture) })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        return StartAsync(start, port);
+        return StartAsync("dotnet", [sample, "--port", Text(port), "--threads", Text(threads)], port);
     }
 
     public void Dispose()
@@ -75,8 +57,16 @@ internal sealed class RpcWorkerProcess : IDisposable
         _process.Dispose();
     }
 
-    private static async Task<RpcWorkerProcess> StartAsync(ProcessStartInfo start, int port)
+    private static string Text(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static async Task<RpcWorkerProcess> StartAsync(string program, string[] arguments, int port)
     {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         var worker = new RpcWorkerProcess(Process.Start(start)!, port);
         worker._process.OutputDataReceived += (_, _) => { };
         worker._process.ErrorDataReceived += (_, _) => { };
