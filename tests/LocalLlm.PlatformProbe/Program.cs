@@ -1,10 +1,9 @@
-// Usage: LocalLlm.PlatformProbe <model.gguf> <chat-template.jinja>
+// Usage: LocalLlm.PlatformProbe <model.gguf> <prompt> [<chat-template.jinja>]
 //
 // Prints, one "key: value" line each: the process's RID, the native folder LocalLlm loaded and the CPU features
-// llama.cpp saw; the greedy tokens of a
-// raw completion with their log-probabilities; a conversation rendered by the given Jinja template through the chat
-// shim; and a tool call the model's own template and the shim's grammar and parser make. Exit code 0 when every step
-// ran; 1 with the exception on stderr otherwise.
+// llama.cpp saw; the greedy tokens of a raw completion of the prompt, with each token's log-probability and each step's top three;
+// and, given a template, a conversation it renders through the chat shim and a tool call that the model's own
+// template and the shim's grammar and parser make. Exit code 0 when every step ran; 1 with the exception on stderr.
 using System.ComponentModel;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -12,11 +11,13 @@ using System.Text.Json;
 using LocalLlm;
 using Microsoft.Extensions.AI;
 
-if (args is not [string modelPath, string templatePath])
+if (args is not [string modelPath, string prompt, .. var rest] || rest.Length > 1)
 {
-    Console.Error.WriteLine("usage: LocalLlm.PlatformProbe <model.gguf> <chat-template.jinja>");
+    Console.Error.WriteLine("usage: LocalLlm.PlatformProbe <model.gguf> <prompt> [<chat-template.jinja>]");
     return 2;
 }
+
+string? templatePath = rest.FirstOrDefault();
 
 try
 {
@@ -30,19 +31,27 @@ try
     {
         var tokens = new List<int>();
         var logProbabilities = new List<string>();
+        var alternatives = new List<string>();
         await foreach (LlamaGenerationUpdate update in session.StreamAsync(
-            "The quick brown fox jumps over the lazy dog. Then",
-            new LlamaGenerationOptions { MaxTokens = 24, Sampling = LlamaSamplingOptions.Greedy, LogProbabilities = true }))
+            prompt,
+            new LlamaGenerationOptions { MaxTokens = 24, Sampling = LlamaSamplingOptions.Greedy, LogProbabilities = true, TopLogProbabilities = 3 }))
         {
             if (update.TokenId is int token)
             {
                 tokens.Add(token);
                 logProbabilities.Add(update.LogProbability!.Value.ToString("F5", CultureInfo.InvariantCulture));
+                alternatives.Add(string.Join("|", update.TopLogProbabilities!.Select(a => string.Create(CultureInfo.InvariantCulture, $"{a.TokenId} {a.LogProbability:F5}"))));
             }
         }
 
         Console.WriteLine($"tokens: {string.Join(",", tokens)}");
         Console.WriteLine($"log-probabilities: {string.Join(",", logProbabilities)}");
+        Console.WriteLine($"top three: {string.Join(";", alternatives)}");
+    }
+
+    if (templatePath is null)
+    {
+        return 0;
     }
 
     LlamaChatTemplate template = LlamaChatTemplate.FromText(File.ReadAllText(templatePath));
