@@ -111,6 +111,7 @@ build_chat_shim() {
   hash="$(cat "$shim" "$lock" "$here/acquire-native.sh" | sha256sum | cut -c1-16)"
   out="$cache/chat-shim-$version-$rid-$hash/liblocalllm-chat.so"
   if [ ! -f "$out" ]; then
+    have_compiler "the chat shim, liblocalllm-chat.so" || return
     source_dir="$(bash "$here/acquire-native.sh" source)"
     mkdir -p "$(dirname "$out")"
     echo "acquire-native: $cxx $(basename "$shim") -> $out" >&2
@@ -132,6 +133,7 @@ build_rpc() {
   hash="$(cat "$source_dir/ggml/src/ggml-rpc/ggml-rpc.cpp" "$source_dir/ggml/src/ggml-rpc/transport.cpp" "$source_dir/tools/rpc/rpc-server.cpp" "$lock" "$here/acquire-native.sh" | sha256sum | cut -c1-16)"
   out="$cache/rpc-$version-$rid-$hash"
   if [ ! -f "$out/.complete" ]; then
+    have_compiler "ggml's RPC backend, libggml-rpc.so, and rpc-server" || return
     rm -rf "$out" && mkdir -p "$out"
     echo "acquire-native: $cxx ggml-rpc, rpc-server -> $out" >&2
     "$cxx" -std=c++17 -O2 -fPIC -shared -DGGML_BACKEND_DL -DGGML_BACKEND_BUILD -DGGML_BACKEND_SHARED -DGGML_SHARED -DGGML_BUILD \
@@ -147,15 +149,17 @@ build_rpc() {
   echo "$out"
 }
 
-# True when the compiler for this key's machine is installed. For the host's g++ a missing compiler is an error; for
-# a cross compiler the layout goes on without what it would compile, and says so in <dest>/.incomplete.
+# Asked only when something must be compiled (a cached build needs no compiler). For the host's g++ a missing compiler
+# is an error; for a cross compiler the layout goes on without what it would compile, says so in <dest>/.incomplete,
+# and returns no_compiler, which the callers below tell apart from a failed compile.
+no_compiler=3
 have_compiler() {
   command -v "$cxx" >/dev/null 2>&1 && return 0
   local reason="$cxx is not installed, so LocalLlm's compiled native code for $rid ($1) is missing from $dest. Install it (apt-get install $cxx_package) or set LOCALLLM_AARCH64_CXX, then build again."
   [ "$rid" = linux-x64 ] && fail "$reason"
   echo "acquire-native: warning: $reason" >&2
   printf '%s\n' "$reason" > "$dest/.incomplete"
-  return 1
+  return "$no_compiler"
 }
 
 fetch
@@ -170,21 +174,24 @@ case "$key" in
       [ -f "$lib" ] || fail "expected library missing from $package@$version: $lib"
       place "$lib" "$dest/$(basename "$lib")"
     done
-    if have_compiler "the chat shim, liblocalllm-chat.so"; then
-      place "$(build_chat_shim "$bins")" "$dest/liblocalllm-chat.so"
+    if shim="$(build_chat_shim "$bins")"; then
+      place "$shim" "$dest/liblocalllm-chat.so"
     else
+      status=$?
+      [ "$status" -eq "$no_compiler" ] || exit "$status"
       rm -f "$dest/liblocalllm-chat.so"
     fi
     ;;
   rpc | rpc-arm64)
     [ -n "$dest" ] || fail "$key needs a destination directory"
     mkdir -p "$dest" && rm -f "$dest/.incomplete"
-    if have_compiler "ggml's RPC backend, libggml-rpc.so, and rpc-server"; then
-      built="$(build_rpc "$unpacked/package/bins/$rid")"
+    if built="$(build_rpc "$unpacked/package/bins/$rid")"; then
       place "$built/libggml-rpc.so" "$dest/libggml-rpc.so"
       place "$built/rpc-server" "$dest/rpc-server"
       chmod +x "$dest/rpc-server"
     else
+      status=$?
+      [ "$status" -eq "$no_compiler" ] || exit "$status"
       rm -f "$dest/libggml-rpc.so" "$dest/rpc-server"
     fi
     ;;
