@@ -20,7 +20,7 @@ public sealed class PackageConsumerTests
         // the cross compiler where it may.
         string[] incomplete = Directory.GetFiles(Path.Combine(TestEnvironment.RepositoryRoot, "src"), ".incomplete", SearchOption.AllDirectories);
         Assume.That(incomplete, Is.Empty, $"a native layout was built without its compiler, so it cannot be packed: {string.Join(", ", incomplete)}");
-        foreach (string project in new[] { "src/LocalLlm/LocalLlm.csproj", "src/LocalLlm.Backend.Cpu/LocalLlm.Backend.Cpu.csproj" })
+        foreach (string project in new[] { "src/LocalLlm/LocalLlm.csproj", "src/LocalLlm.Backend.Cpu/LocalLlm.Backend.Cpu.csproj", "src/LocalLlm.Backend.Vulkan/LocalLlm.Backend.Vulkan.csproj" })
         {
             (int exitCode, string output) = DotnetCli.Run(TestEnvironment.RepositoryRoot, new Dictionary<string, string>(), "pack", project, "-c", "Release", "-o", Feed);
             Assert.That(exitCode, Is.Zero, output);
@@ -49,6 +49,18 @@ public sealed class PackageConsumerTests
         Assert.That(
             nuspec.Descendants(ns + "dependency").Select(d => $"{d.Attribute("id")!.Value} {d.Attribute("version")!.Value}"),
             Is.EqualTo(new[] { $"LocalLlm [{version}]" }));
+    }
+
+    [Test]
+    public void AGpuPackage_KeepsItsBackendsSubfolder_WhereTheLoaderLooks()
+    {
+        // The loader looks in runtimes/<rid>/native/<cuda13|cuda12|vulkan>/; NuGet appends a wildcard item's folder to
+        // its package path, which once doubled it (vulkan/vulkan/).
+        string version = typeof(LlamaModel).Assembly.GetName().Version!.ToString(3);
+        using ZipArchive vulkan = ZipFile.OpenRead(Path.Combine(Feed, $"LocalLlm.Backend.Vulkan.{version}.nupkg"));
+
+        Assert.That(vulkan.Entries.Select(e => e.FullName).Where(e => e.StartsWith("runtimes/", StringComparison.Ordinal)),
+            Is.EqualTo(new[] { "runtimes/linux-x64/native/vulkan/libggml-vulkan.so" }));
     }
 
     [Test]
