@@ -52,6 +52,37 @@ public sealed class PackageConsumerTests
     }
 
     [Test]
+    public void TheAppPublishedForLinuxArm64FromThePackages_RunsUnderEmulation()
+    {
+        // The package's runtimes/linux-arm64/native reaches an arm64 app through NuGet's own RID selection (flattened
+        // beside the app), as it would for a user on a Graviton or a Raspberry Pi.
+        string? emulator = TestEnvironment.FindOnPath("qemu-aarch64-static");
+        Assume.That(emulator is not null && File.Exists("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1"), Is.True,
+            "qemu-user and the arm64 C library are not installed (apt-get install qemu-user-static g++-aarch64-linux-gnu); build/test.sh installs them");
+        string cleanCache = TestEnvironment.CreateTempDirectory();
+        string published = TestEnvironment.CreateTempDirectory();
+        string consumer = Path.Combine(TestEnvironment.RepositoryRoot, "samples", "PackageConsumer");
+
+        (int exitCode, string output) = DotnetCli.Run(
+            consumer,
+            new Dictionary<string, string> { ["NUGET_PACKAGES"] = cleanCache },
+            "publish", "-c", "Release", "-r", "linux-arm64", "--self-contained", "-o", published);
+        Assert.That(exitCode, Is.Zero, output);
+        Assert.That(new[] { "libllama.v0.5.0.so", "liblocalllm-chat.so", "libggml-cpu-armv8.0_1.so" }.Where(f => !File.Exists(Path.Combine(published, f))), Is.Empty,
+            "the arm64 libraries and shim sit beside the app");
+
+        FuzzTarget.ChildRun run = FuzzTarget.ChildRun.StartProgram(
+            emulator!,
+            ["-L", "/usr/aarch64-linux-gnu", Path.Combine(published, "PackageConsumer"), "--model", GeneratedModels.Ensure(ModelShape.Tiny), "--max-tokens", "6"],
+            TimeSpan.FromMinutes(3),
+            new Dictionary<string, string> { ["DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"] = "1" });
+        TestContext.Out.WriteLine(run.Output);
+        Assert.That(run.ExitCode, Is.Zero, run.Error);
+        Assert.That(run.Output, Does.Contain("generated 6 tokens"));
+        Assert.That(run.Output, Does.Contain(Path.TrimEndingDirectorySeparator(published)), "llama.cpp loaded from the app's own folder");
+    }
+
+    [Test]
     public void AGpuPackage_KeepsItsBackendsSubfolder_WhereTheLoaderLooks()
     {
         // The loader looks in runtimes/<rid>/native/<cuda13|cuda12|vulkan>/; NuGet appends a wildcard item's folder to
