@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace LocalLlm.Native;
 
@@ -10,7 +9,7 @@ internal sealed partial class SafeLlamaModelHandle
     public int MetadataCount => NativeMethods.llama_model_meta_count(this);
 
     /// <summary>Gets llama.cpp's one-line description, e.g. <c>llama 1B Q4_0</c>.</summary>
-    public unsafe string Description => ReadString((buffer, size) => NativeMethods.llama_model_desc(this, buffer, size));
+    public unsafe string Description => NativeText.Read((buffer, size) => NativeMethods.llama_model_desc(this, buffer, size)) ?? string.Empty;
 
     /// <summary>Gets the name of the file type (quantization), e.g. <c>Q4_0</c>.</summary>
     public string FileTypeName => Marshal.PtrToStringUTF8(NativeMethods.llama_ftype_name(NativeMethods.llama_model_ftype(this))) ?? string.Empty;
@@ -46,39 +45,9 @@ internal sealed partial class SafeLlamaModelHandle
 
     /// <summary>Gets the key of the metadata entry at <paramref name="index"/>.</summary>
     public unsafe string GetMetadataKey(int index) =>
-        ReadString((buffer, size) => NativeMethods.llama_model_meta_key_by_index(this, index, buffer, size));
+        NativeText.Read((buffer, size) => NativeMethods.llama_model_meta_key_by_index(this, index, buffer, size)) ?? string.Empty;
 
     /// <summary>Gets the value, as text, of the metadata entry at <paramref name="index"/>.</summary>
     public unsafe string GetMetadataValue(int index) =>
-        ReadString((buffer, size) => NativeMethods.llama_model_meta_val_str_by_index(this, index, buffer, size));
-
-    private unsafe delegate int StringReader(byte* buffer, nuint size);
-
-    // llama.cpp returns the full length even when the buffer was too small, so one retry always suffices.
-    private static unsafe string ReadString(StringReader read)
-    {
-        Span<byte> small = stackalloc byte[256];
-        int length;
-        fixed (byte* buffer = small)
-        {
-            length = read(buffer, (nuint)small.Length);
-            if (length < 0)
-            {
-                return string.Empty;
-            }
-
-            if (length < small.Length)
-            {
-                return Encoding.UTF8.GetString(small[..length]);
-            }
-        }
-
-        byte[] large = new byte[length + 1];
-        fixed (byte* buffer = large)
-        {
-            length = read(buffer, (nuint)large.Length);
-        }
-
-        return Encoding.UTF8.GetString(large, 0, Math.Max(0, Math.Min(length, large.Length - 1)));
-    }
+        NativeText.Read((buffer, size) => NativeMethods.llama_model_meta_val_str_by_index(this, index, buffer, size)) ?? string.Empty;
 }

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace LocalLlm.Native;
 
@@ -43,10 +42,10 @@ internal sealed unsafe class SafeLoraAdapterHandle : SafeHandle
         int count = NativeMethods.llama_adapter_meta_count(this);
         for (int i = 0; i < count; i++)
         {
-            string? key = Read(i, &NativeMethods.llama_adapter_meta_key_by_index);
+            string? key = NativeText.Read((buffer, size) => NativeMethods.llama_adapter_meta_key_by_index(this, i, buffer, size));
             if (key is not null)
             {
-                metadata[key] = Read(i, &NativeMethods.llama_adapter_meta_val_str_by_index) ?? string.Empty;
+                metadata[key] = NativeText.Read((buffer, size) => NativeMethods.llama_adapter_meta_val_str_by_index(this, i, buffer, size)) ?? string.Empty;
             }
         }
 
@@ -58,28 +57,5 @@ internal sealed unsafe class SafeLoraAdapterHandle : SafeHandle
         NativeMethods.llama_adapter_lora_free(handle);
         _model?.DangerousRelease();
         return true;
-    }
-
-    private string? Read(int index, delegate*<SafeLoraAdapterHandle, int, byte*, nuint, int> read)
-    {
-        byte[] buffer = new byte[256];
-        while (true)
-        {
-            fixed (byte* text = buffer)
-            {
-                int length = read(this, index, text, (nuint)buffer.Length);
-                if (length < 0)
-                {
-                    return null;
-                }
-
-                if (length < buffer.Length)
-                {
-                    return Encoding.UTF8.GetString(buffer, 0, length);
-                }
-
-                buffer = new byte[length + 1];
-            }
-        }
     }
 }
