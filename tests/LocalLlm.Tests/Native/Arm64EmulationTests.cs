@@ -17,24 +17,17 @@ namespace LocalLlm.Tests.Native;
 [NonParallelizable]
 public sealed class Arm64EmulationTests
 {
-    private const string Sysroot = "/usr/aarch64-linux-gnu";
     private const string CrossCompiler = "aarch64-linux-gnu-gcc";
     private const int ElfAarch64 = 183;
     private const string ToolCall = @"^get_weather \{""city"":""(Oslo|Paris|Lima)""\}$";
     private static readonly TimeSpan EmulatedRunLimit = TimeSpan.FromMinutes(4);
 
-    private string? emulator;
     private string? publishedProbe;
-
-    private string Emulator => emulator ?? throw new InvalidOperationException("No emulator was found.");
 
     [OneTimeSetUp]
     public void PublishTheProbeForArm64()
     {
-        emulator = new[] { "qemu-aarch64-static", "qemu-aarch64" }.Select(TestEnvironment.FindOnPath).FirstOrDefault(p => p is not null);
-        Assume.That(emulator, Is.Not.Null, "qemu-user is not installed (apt-get install qemu-user-static); build/test.sh installs it");
-        Assume.That(File.Exists(Path.Combine(Sysroot, "lib", "ld-linux-aarch64.so.1")), Is.True,
-            $"the arm64 C library is not installed under {Sysroot} (apt-get install g++-aarch64-linux-gnu); build/test.sh installs it");
+        Arm64Emulator.AssumeInstalled();
         string[] crossCompiled = ["liblocalllm-chat.so", "libggml-rpc.so", "rpc-server"];
         Assume.That(crossCompiled.Select(f => Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-arm64", "native", f)).Where(f => !File.Exists(f)), Is.Empty,
             "the build had no arm64 cross compiler, so the arm64 shims are missing (apt-get install g++-aarch64-linux-gnu, then build again)");
@@ -112,7 +105,7 @@ public sealed class Arm64EmulationTests
             local = (await session.CompleteAsync(Prompt, greedy)).TokenIds;
         }
 
-        using RpcWorkerProcess worker = await RpcWorkerProcess.StartEmulatedArm64RpcServerAsync(Emulator, Sysroot);
+        using RpcWorkerProcess worker = await RpcWorkerProcess.StartEmulatedArm64RpcServerAsync();
         LlamaRpcWorkerInfo info = await LlamaRpcWorker.ProbeAsync(worker.Endpoint);
         IReadOnlyList<int> remote;
         IReadOnlyList<string> layers;
@@ -143,7 +136,7 @@ public sealed class Arm64EmulationTests
                 TestEnvironment.LlamaCppSourceDirectory,
                 Directory.CreateDirectory(Path.Combine(work, "arm64")).FullName,
                 CrossCompiler,
-                [Emulator, "-L", Sysroot]);
+                [Arm64Emulator.Path!, "-L", Arm64Emulator.Sysroot]);
 
             Assert.That(ElfMachine(Path.Combine(work, "arm64", "abi_probe")), Is.EqualTo(ElfAarch64));
             Assert.That(arm64.Structs.Keys, Is.SupersetOf(new[] { "llama_model_params", "llama_context_params", "llama_batch", "ggml_threadpool_params" }));
@@ -155,24 +148,15 @@ public sealed class Arm64EmulationTests
         }
     }
 
-    // Arm's and x64's kernels (each repacked for its CPU) sum in other orders. Where the top tokens are that close,
-    // either may win: the greedy runs may part there and only there, and agree in distribution until then.
+    // Arm's and x64's kernels (each repacked for its CPU) sum in other orders: the greedy runs may part on a near tie,
+    // and agree in distribution until then.
     private static void AssertTheSameTokensUntilANearTie(Dictionary<string, string> native, Dictionary<string, string> emulated, float tie, float logProbabilityTolerance)
     {
-        string[] x64Tokens = native["tokens"].Split(',');
-        string[] arm64Tokens = emulated["tokens"].Split(',');
-        Assert.That(arm64Tokens, Has.Length.EqualTo(x64Tokens.Length), "both runs generate every token asked for");
-        Assert.That(x64Tokens.Distinct().Count(), Is.GreaterThan(1), "a continuation that changes token, so a shift anywhere shows");
-        int parted = Enumerable.Range(0, x64Tokens.Length).FirstOrDefault(i => arm64Tokens[i] != x64Tokens[i], -1);
-        TestContext.Out.WriteLine(parted < 0 ? "identical tokens" : $"parted at token {parted}");
-        Assert.That(parted, Is.EqualTo(-1).Or.GreaterThan(0), "the first token, from the prompt alone, is the same");
-        if (parted > 0)
-        {
-            Dictionary<string, float> x64Top = native["top three"].Split(';')[parted].Split('|')
-                .Select(a => a.Split(' ')).ToDictionary(a => a[0], a => float.Parse(a[1], CultureInfo.InvariantCulture));
-            Assert.That(x64Top, Does.ContainKey(arm64Tokens[parted]), $"at token {parted} arm64 chose {arm64Tokens[parted]}, not among x64's top three");
-            Assert.That(x64Top.Values.Max() - x64Top[arm64Tokens[parted]], Is.LessThan(tie), $"the runs part at token {parted} only on a near tie");
-        }
+        int[] x64Tokens = [.. native["tokens"].Split(',').Select(int.Parse)];
+        LlamaTokenProbability[][] x64Alternatives = [.. native["top three"].Split(';').Select(step => step.Split('|')
+            .Select(a => a.Split(' ')).Select(a => new LlamaTokenProbability(int.Parse(a[0], CultureInfo.InvariantCulture), string.Empty, float.Parse(a[1], CultureInfo.InvariantCulture))).ToArray())];
+        int[] arm64Tokens = [.. emulated["tokens"].Split(',').Select(int.Parse)];
+        int parted = GreedyComparison.AssertTheSameTokensUntilANearTie(x64Tokens, x64Alternatives, arm64Tokens, tie, "arm64 against x64");
 
         int same = parted < 0 ? x64Tokens.Length : parted;
         Assert.That(Numbers(emulated["log-probabilities"])[..same], Is.EqualTo(Numbers(native["log-probabilities"])[..same]).Within(logProbabilityTolerance),
@@ -186,7 +170,7 @@ public sealed class Arm64EmulationTests
     {
         string[] arguments = template is null ? [model, prompt] : [model, prompt, template];
         ChildRun x64 = ChildRun.Start(TestEnvironment.PlatformProbePath, arguments, TimeSpan.FromMinutes(2));
-        ChildRun arm64 = ChildRun.StartProgram(Emulator, ["-L", Sysroot, Path.Combine(publishedProbe!, "LocalLlm.PlatformProbe"), .. arguments], EmulatedRunLimit);
+        ChildRun arm64 = ChildRun.StartProgram(Arm64Emulator.Path!, Arm64Emulator.Arguments(Path.Combine(publishedProbe!, "LocalLlm.PlatformProbe"), arguments), EmulatedRunLimit);
         TestContext.Out.WriteLine($"x64:\n{x64.Output}\narm64:\n{arm64.Output}");
         Assert.That(x64.ExitCode, Is.Zero, $"x64 probe: {x64.Error}");
         Assert.That(arm64.Exited, Is.True, $"the emulated probe did not finish within {EmulatedRunLimit}");

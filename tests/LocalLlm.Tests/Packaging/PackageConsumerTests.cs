@@ -56,9 +56,7 @@ public sealed class PackageConsumerTests
     {
         // The package's runtimes/linux-arm64/native reaches an arm64 app through NuGet's own RID selection (flattened
         // beside the app), as it would for a user on a Graviton or a Raspberry Pi.
-        string? emulator = TestEnvironment.FindOnPath("qemu-aarch64-static");
-        Assume.That(emulator is not null && File.Exists("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1"), Is.True,
-            "qemu-user and the arm64 C library are not installed (apt-get install qemu-user-static g++-aarch64-linux-gnu); build/test.sh installs them");
+        Native.Arm64Emulator.AssumeInstalled();
         string cleanCache = TestEnvironment.CreateTempDirectory();
         string published = TestEnvironment.CreateTempDirectory();
         string consumer = Path.Combine(TestEnvironment.RepositoryRoot, "samples", "PackageConsumer");
@@ -72,8 +70,8 @@ public sealed class PackageConsumerTests
             "the arm64 libraries and shim sit beside the app");
 
         FuzzTarget.ChildRun run = FuzzTarget.ChildRun.StartProgram(
-            emulator!,
-            ["-L", "/usr/aarch64-linux-gnu", Path.Combine(published, "PackageConsumer"), "--model", GeneratedModels.Ensure(ModelShape.Tiny), "--max-tokens", "6"],
+            Native.Arm64Emulator.Path!,
+            Native.Arm64Emulator.Arguments(Path.Combine(published, "PackageConsumer"), "--model", GeneratedModels.Ensure(ModelShape.Tiny), "--max-tokens", "6"),
             TimeSpan.FromMinutes(3),
             new Dictionary<string, string> { ["DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"] = "1" });
         TestContext.Out.WriteLine(run.Output);

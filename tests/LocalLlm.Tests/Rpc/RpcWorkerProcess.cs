@@ -30,11 +30,11 @@ internal sealed class RpcWorkerProcess : IDisposable
     }
 
     /// <summary>Starts the linux-arm64 rpc-server that LocalLlm.Backend.Rpc ships, under qemu-user, on the arm64 CPU libraries beside it.</summary>
-    public static Task<RpcWorkerProcess> StartEmulatedArm64RpcServerAsync(string emulator, string sysroot)
+    public static Task<RpcWorkerProcess> StartEmulatedArm64RpcServerAsync()
     {
         string server = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-arm64", "native", "rpc-server");
         int port = FreePort();
-        return StartAsync(emulator, ["-L", sysroot, server, "-H", "127.0.0.1", "-p", Text(port), "-t", "1"], port);
+        return StartAsync(Native.Arm64Emulator.Path!, Native.Arm64Emulator.Arguments(server, "-H", "127.0.0.1", "-p", Text(port), "-t", "1"), port);
     }
 
     /// <summary>Starts samples/RpcWorker (built with the solution) with <c>dotnet</c>.</summary>
